@@ -1,0 +1,1 @@
+"""DSPy signatures and modules, the pipeline, LM backends, traces and the CLI."""

@@ -1,0 +1,1 @@
+"""Bootstrapped tasks, traces to training data, LoRA training and adapters."""

@@ -1,0 +1,1 @@
+"""The Ibis API doc corpus and its BM25 index."""

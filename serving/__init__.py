@@ -1,0 +1,1 @@
+"""Starting and talking to a vLLM OpenAI-compatible server."""

@@ -1,0 +1,106 @@
+"""Resolving what the user names as a database: the demo, a DuckDB file, or an Ibis URL."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tools.demo import DEMO_NAME, ensure_demo
+from tools.errors import DatabaseError
+
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database the tools can inspect and sample. Exactly one of `path` and `url` is set."""
+
+    name: str
+    path: Path | None = None
+    url: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Changes when the data may have changed: used to key samples and schema caches."""
+        if self.path is not None:
+            st = self.path.stat()
+            ident = f"{self.path}|{st.st_size}|{st.st_mtime_ns}"
+        else:
+            ident = str(self.url)
+        return f"{self.name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
+
+    def connect(self) -> Any:
+        """A read-only Ibis connection for our own queries (never for generated code)."""
+        import ibis
+
+        if self.path is not None:
+            return ibis.duckdb.connect(str(self.path), read_only=True)
+        try:
+            return ibis.connect(self.url)
+        except ImportError as e:
+            scheme = str(self.url).split("://", 1)[0]
+            raise DatabaseError(
+                f"the Ibis backend for {scheme}:// is not installed "
+                f"(pip install 'ibis-framework[{scheme}]'): {_one_line(e)}"
+            ) from e
+        except Exception as e:  # noqa: BLE001 - any backend's failure becomes one clear line
+            raise DatabaseError(f"cannot connect to {redact(self.url)}: {_one_line(e)}") from e
+
+
+def resolve(spec: str | Path | None) -> Database:
+    """`None`/"demo" -> the demo database; "scheme://..." -> an Ibis URL; else a DuckDB file."""
+    if spec is None or str(spec) in ("", "demo", DEMO_NAME):
+        return Database(name=DEMO_NAME, path=ensure_demo())
+    text = str(spec)
+    if _URL.match(text):
+        return _resolve_url(text)
+    return _resolve_file(Path(text).expanduser())
+
+
+def _resolve_file(path: Path) -> Database:
+    if not path.exists():
+        raise DatabaseError(f"database file not found: {path}")
+    if not path.is_file():
+        raise DatabaseError(f"not a file: {path}")
+    try:
+        with path.open("rb") as f:
+            header = f.read(12)
+    except OSError as e:
+        raise DatabaseError(f"cannot read {path}: {e.strerror}") from e
+    if header[8:12] != _DUCKDB_MAGIC:
+        raise DatabaseError(f"not a DuckDB database file: {path}")
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as e:
+        raise DatabaseError(f"corrupt or unreadable DuckDB file {path}: {_one_line(e)}") from e
+    return Database(name=_slug(path.stem), path=path.resolve())
+
+
+def _resolve_url(url: str) -> Database:
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "duckdb":  # duckdb:///path/to/file.duckdb is a file we can lock down
+        target = url.split("://", 1)[1].split("?", 1)[0]
+        return _resolve_file(Path(target))
+    db = Database(name=_slug(scheme), url=url)
+    db.connect()  # fail now, with a clear message, rather than mid-run
+    return db
+
+
+def redact(url: str | None) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url or "")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text) or "db"
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__

@@ -1,0 +1,236 @@
+"""What runs inside the forked sandbox child: check the program, run it, report a result dict.
+
+Imported by the warm sandbox server, so `ibis`, `duckdb` and `pyarrow` are already loaded when a
+child is forked. Never import this in the main process to run code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import datetime as dt
+import decimal
+import math
+import resource
+import time
+import types
+import uuid
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.selectors
+import pyarrow as pa
+
+from tools.policy import SAFE_BUILTINS, PolicyViolation, check, denied_attribute
+
+MAX_CELL_CHARS = 200
+MAX_ERROR_CHARS = 600
+
+
+class ProgramError(Exception):
+    """A failure the program caused, with the ToolResult kind it maps to."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _namespace_of(module: types.ModuleType, names: list[str]) -> types.SimpleNamespace:
+    """A module stand-in exposing only `names`: modules leak their own imports."""
+    return types.SimpleNamespace(
+        **{n: getattr(module, n) for n in names if hasattr(module, n) and not denied_attribute(n)}
+    )
+
+
+_SELECTORS = _namespace_of(ibis.selectors, [n for n in dir(ibis.selectors) if n.islower()])
+_IBIS = _namespace_of(ibis, [n for n in ibis.__all__ if n not in {"selectors", "_"}])
+_IBIS.selectors = _SELECTORS
+_BUILTINS = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+
+
+def apply_limits(cpu_s: int, memory_mb: int) -> None:
+    """Kernel limits for this process; inherited by anything it could start."""
+    with open("/proc/self/statm") as f:
+        vsz_pages = int(f.read().split()[0])
+    base = vsz_pages * resource.getpagesize()
+    address_space = base + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # any file write is killed by SIGXFSZ
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # not enforced for root; see sandbox.py
+
+
+def evaluate(code: str, tables: dict[str, Any]) -> Any:
+    """Run the checked program with only the tables, `ibis` and `_` in scope; return its value."""
+    try:
+        tree = check(code)
+    except SyntaxError as e:
+        raise ProgramError("compile_error", f"SyntaxError: {e.msg} (line {e.lineno})") from None
+    except PolicyViolation as e:
+        raise ProgramError("rejected", f"rejected: {e}") from None
+    body = tree.body
+    last_value = None
+    if body and isinstance(body[-1], ast.Expr):
+        last_value = ast.Expression(body=body.pop().value)
+    scope: dict[str, Any] = {"__builtins__": _BUILTINS, "ibis": _IBIS, "_": ibis._, **tables}
+    try:
+        exec(compile(tree, "<program>", "exec"), scope)
+        if last_value is not None:
+            value = eval(compile(last_value, "<program>", "eval"), scope)
+        elif "result" in scope:
+            value = scope["result"]
+        else:
+            raise ProgramError(
+                "compile_error", "the program has no value: end with an expression or set `result`"
+            )
+    except ProgramError:
+        raise
+    except MemoryError:
+        raise ProgramError("memory", "MemoryError: the program ran out of memory") from None
+    except Exception as e:  # noqa: BLE001 - anything the program raised is its own error
+        raise ProgramError("compile_error", error_line(e)) from None
+    return as_table(value)
+
+
+def as_table(value: Any) -> ibis.Table:
+    if isinstance(value, ibis.Table):
+        return value
+    if isinstance(value, ibis.Column | ibis.Scalar):
+        return value.as_table()
+    raise ProgramError(
+        "compile_error",
+        f"the program's value is a {type(value).__name__}, not an ibis table, column or scalar",
+    )
+
+
+def error_line(e: BaseException) -> str:
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    text = f"{type(e).__name__}: {' '.join(lines[:3])}" if lines else type(e).__name__
+    return text[:MAX_ERROR_CHARS]
+
+
+def run_compile(req: dict[str, Any]) -> dict[str, Any]:
+    tables = {
+        name: ibis.table(ibis.schema(columns), name=name) for name, columns in req["schema"].items()
+    }
+    expr = evaluate(req["code"], tables)
+    try:
+        sql = ibis.to_sql(expr, dialect=req.get("dialect", "duckdb"))
+    except Exception as e:  # noqa: BLE001
+        raise ProgramError("compile_error", error_line(e)) from None
+    return {"sql": str(sql), "preview": _schema_preview(expr)}
+
+
+def connect_read_only(path: str, memory_mb: int) -> Any:
+    """A read-only DuckDB connection that cannot reach files, extensions or its own settings."""
+    con = duckdb.connect(
+        path,
+        read_only=True,
+        config={
+            "threads": 1,
+            "memory_limit": f"{memory_mb}MB",
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "temp_directory": "",
+        },
+    )
+    backend = ibis.duckdb.from_connection(con)  # sets the session timezone, so lock after it
+    con.execute("SET lock_configuration = true")
+    return backend
+
+
+def run_execute(req: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    backend = connect_read_only(req["db_path"], req["duckdb_memory_mb"])
+    tables = {name: backend.table(name) for name in backend.list_tables()}
+    expr = evaluate(req["code"], tables)
+    try:
+        sql = str(ibis.to_sql(expr, dialect="duckdb"))
+    except Exception as e:  # noqa: BLE001
+        raise ProgramError("compile_error", error_line(e)) from None
+    keep = req["max_rows"]
+    kept: list[pa.RecordBatch] = []
+    total = 0
+    try:
+        reader = backend.to_pyarrow_batches(expr, chunk_size=10_000)
+        for batch in reader:
+            if total < keep:
+                kept.append(batch.slice(0, keep - total))
+            total += batch.num_rows
+    except (MemoryError, duckdb.OutOfMemoryException) as e:
+        raise ProgramError("memory", error_line(e)) from None
+    except Exception as e:  # noqa: BLE001
+        raise ProgramError("runtime_error", error_line(e)) from None
+    rows = pa.Table.from_batches(kept, schema=reader.schema).to_pylist() if kept else []
+    preview = _schema_preview(expr)
+    preview["rows"] = [[json_value(r[c]) for c in reader.schema.names] for r in rows]
+    preview["truncated"] = total > keep
+    return {"sql": sql, "preview": preview, "rows": total, "run_s": time.perf_counter() - t0}
+
+
+def _schema_preview(expr: ibis.Table) -> dict[str, Any]:
+    schema = expr.schema()
+    return {"columns": list(schema.names), "types": [str(t) for t in schema.types]}
+
+
+def json_value(v: Any) -> Any:
+    """A JSON-safe, bounded rendering of one cell."""
+    if v is None or isinstance(v, bool | int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return str(v)
+    if isinstance(v, bytes):
+        return v[:MAX_CELL_CHARS].hex()
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if isinstance(v, list | tuple):
+        return [json_value(x) for x in v[:50]]
+    if isinstance(v, dict):
+        return {str(k)[:MAX_CELL_CHARS]: json_value(x) for k, x in list(v.items())[:50]}
+    text = str(v)
+    return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS] + "…"
+
+
+def run(req: dict[str, Any]) -> dict[str, Any]:
+    """Handle one request in the child; always returns a dict with `kind`."""
+    try:
+        out = run_compile(req) if req["op"] == "compile" else run_execute(req)
+        return {"kind": "ok", **out}
+    except ProgramError as e:
+        return {"kind": e.kind, "error": str(e)}
+    except MemoryError:
+        return {"kind": "memory", "error": "MemoryError: the program ran out of memory"}
+    except duckdb.Error as e:
+        return {"kind": "runtime_error", "error": error_line(e)}
+
+
+WARM_UP = """
+a = t.filter((_.x > 1) & _.s.contains("a")).mutate(d=_.ts.date(), m=_.ts.month())
+b = a.group_by("s").agg(n=_.count(), avg=_.x.mean(), u=_.y.nunique())
+w = a.mutate(r=ibis.row_number().over(group_by="s", order_by=ibis.desc("x")))
+b.join(u, b.s == u.s).union(b.join(u, "s", how="left").select(b.columns)).order_by("n").limit(5)
+"""
+
+
+def warm_up() -> None:
+    """Run our own representative program once, so children start with lazy imports and caches
+    (sqlglot dialects, ibis rewrites, DuckDB's Python layer) already loaded."""
+    schema = {"x": "int64", "y": "float64", "s": "string", "ts": "timestamp"}
+    run_compile({"op": "compile", "code": WARM_UP, "schema": {"t": schema, "u": {"s": "string"}}})
+    con = duckdb.connect(":memory:", config={"threads": 1})
+    try:
+        backend = ibis.duckdb.from_connection(con)
+        t = ibis.memtable({"x": [1, 2], "s": ["a", "b"]})
+        backend.to_pyarrow(t.group_by("s").agg(n=t.x.sum()))
+        backend.to_pyarrow_batches(t).read_all()
+    finally:
+        con.close()
