@@ -34,7 +34,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 CodeArgument = Annotated[
     str | None, typer.Argument(help="The Ibis program; '-' reads it from standard input.")
 ]
-FileOption = Annotated[Path | None, typer.Option("--file", "-f", help="Read the program from a file.")]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", "-f", help="Read the program from a file.")
+]
 
 
 def main() -> None:
@@ -53,7 +55,7 @@ def main() -> None:
 def db_info(
     db: DbOption = None,
     table: Annotated[str | None, typer.Option(help="Show only this table.")] = None,
-    refresh: Annotated[bool, typer.Option(help="Inspect again instead of using the cache.")] = False,
+    refresh: Annotated[bool, typer.Option(help="Inspect again, ignoring the cache.")] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Show a database's tables, columns, types, row counts, keys and common values."""

@@ -16,6 +16,9 @@ from tools.sandbox import Limits, Sandbox, default_sandbox
 from tools.schema import Schema
 
 PREVIEW_ROWS = 10
+COMPILE_LIMITS = Limits(wall_s=5.0, cpu_s=4)
+SAMPLE_LIMITS = Limits(max_rows=PREVIEW_ROWS)
+FULL_LIMITS = Limits(wall_s=60.0, cpu_s=60, memory_mb=4096, duckdb_memory_mb=2048)
 
 
 def compile_code(
@@ -23,7 +26,7 @@ def compile_code(
     schema: Schema | dict[str, dict[str, str]],
     dialect: str = "duckdb",
     sandbox: Sandbox | None = None,
-    limits: Limits = Limits(wall_s=5.0, cpu_s=4),
+    limits: Limits = COMPILE_LIMITS,
 ) -> ToolResult:
     """Build the program against unbound tables and return its SQL. No data is touched."""
     tables = schema.ibis_schema() if isinstance(schema, Schema) else schema
@@ -35,7 +38,7 @@ def execute_on_sample(
     code: str,
     db: Database,
     sandbox: Sandbox | None = None,
-    limits: Limits = Limits(max_rows=PREVIEW_ROWS),
+    limits: Limits = SAMPLE_LIMITS,
 ) -> ToolResult:
     """Run the program on the database's cached sample; return a preview and the row count."""
     request = {"op": "execute", "code": code, "db_path": str(sample_path(db))}
@@ -46,7 +49,7 @@ def execute(
     code: str,
     db: Database,
     sandbox: Sandbox | None = None,
-    limits: Limits = Limits(wall_s=60.0, cpu_s=60, memory_mb=4096, duckdb_memory_mb=2048),
+    limits: Limits = FULL_LIMITS,
     max_rows: int = PREVIEW_ROWS,
 ) -> ToolResult:
     """Run the program read-only on the full data (DuckDB files); up to `max_rows` rows back."""

@@ -10,7 +10,9 @@ import platformdirs
 
 def data_dir() -> Path:
     """`$DEVSTARL_HOME` if set, else the platform's user data folder."""
-    root = os.environ.get("DEVSTARL_HOME") or platformdirs.user_data_dir("devstarl", appauthor=False)
+    root = os.environ.get("DEVSTARL_HOME") or platformdirs.user_data_dir(
+        "devstarl", appauthor=False
+    )
     path = Path(root).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path

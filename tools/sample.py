@@ -34,7 +34,7 @@ def _build(db: Database, path: Path) -> None:
         target = Path(tmp) / "sample.duckdb"
         con = duckdb.connect(str(target))
         try:
-            con.execute("SET threads = 1")  # a seeded reservoir sample is repeatable single-threaded
+            con.execute("SET threads = 1")  # seeded reservoir samples repeat only single-threaded
             if db.path is not None:
                 _copy_duckdb(con, db.path)
             else:
@@ -69,7 +69,7 @@ def _copy_ibis(con: duckdb.DuckDBPyConnection, db: Database) -> None:
     try:
         for name in source.list_tables():
             t = source.table(name)
-            rows = int(t.count().execute())
+            rows = int(t.count().to_pyarrow().as_py())
             if rows > SAMPLE_ROWS:
                 t = t.sample(SAMPLE_ROWS / rows, seed=SEED)
             con.register("_devstarl_sample", t.to_pyarrow())

@@ -25,6 +25,7 @@ import pyarrow as pa
 from tools.policy import SAFE_BUILTINS, PolicyViolation, check, denied_attribute
 
 MAX_CELL_CHARS = 200
+MAX_COLUMNS = 100  # columns shown in a preview; the schema lists them all
 MAX_ERROR_CHARS = 600
 
 
@@ -68,6 +69,8 @@ def evaluate(code: str, tables: dict[str, Any]) -> Any:
         tree = check(code)
     except SyntaxError as e:
         raise ProgramError("compile_error", f"SyntaxError: {e.msg} (line {e.lineno})") from None
+    except ValueError as e:  # e.g. null bytes in the source
+        raise ProgramError("compile_error", f"SyntaxError: {e}") from None
     except PolicyViolation as e:
         raise ProgramError("rejected", f"rejected: {e}") from None
     body = tree.body
@@ -89,6 +92,9 @@ def evaluate(code: str, tables: dict[str, Any]) -> Any:
         raise
     except MemoryError:
         raise ProgramError("memory", "MemoryError: the program ran out of memory") from None
+    except NameError as e:
+        known = ", ".join(sorted(tables))
+        raise ProgramError("compile_error", f"{error_line(e)} (tables: {known})") from None
     except Exception as e:  # noqa: BLE001 - anything the program raised is its own error
         raise ProgramError("compile_error", error_line(e)) from None
     return as_table(value)
@@ -166,14 +172,17 @@ def run_execute(req: dict[str, Any]) -> dict[str, Any]:
         raise ProgramError("runtime_error", error_line(e)) from None
     rows = pa.Table.from_batches(kept, schema=reader.schema).to_pylist() if kept else []
     preview = _schema_preview(expr)
-    preview["rows"] = [[json_value(r[c]) for c in reader.schema.names] for r in rows]
+    names = reader.schema.names[:MAX_COLUMNS]
+    preview["rows"] = [[json_value(r[c]) for c in names] for r in rows]
     preview["truncated"] = total > keep
     return {"sql": sql, "preview": preview, "rows": total, "run_s": time.perf_counter() - t0}
 
 
 def _schema_preview(expr: ibis.Table) -> dict[str, Any]:
     schema = expr.schema()
-    return {"columns": list(schema.names), "types": [str(t) for t in schema.types]}
+    names = [json_value(n) for n in schema.names[:MAX_COLUMNS]]
+    types = [json_value(str(t)) for t in schema.types[:MAX_COLUMNS]]
+    return {"columns": names, "types": types, "n_columns": len(schema.names)}
 
 
 def json_value(v: Any) -> Any:

@@ -127,7 +127,7 @@ def _inspect(db: Database) -> Schema:
         for name in sorted(con.list_tables()):
             try:
                 t = con.table(name)
-                rows = int(t.count().execute())
+                rows = int(t.count().to_pyarrow().as_py())
                 columns = [_column(t, c, dtype) for c, dtype in t.schema().items()]
             except Exception as e:  # noqa: BLE001 - a broken table names itself
                 raise DatabaseError(f"cannot inspect table {name!r} of {db.name}: {e}") from e
@@ -144,11 +144,12 @@ def _column(t: Any, name: str, dtype: Any) -> Column:
     if not dtype.is_string():
         return Column(name, str(dtype))
     col = t[name]
-    distinct = int(col.nunique().execute())
+    distinct = int(col.nunique().to_pyarrow().as_py())
     if distinct > LOW_CARDINALITY:
         return Column(name, str(dtype), distinct=distinct)
     counts = t.filter(col.notnull()).group_by(v=col).agg(n=col.count())
-    values = counts.order_by([counts.n.desc(), counts.v]).limit(MAX_VALUES).v.execute().tolist()
+    top = counts.order_by([counts.n.desc(), counts.v]).limit(MAX_VALUES)
+    values = top.v.to_pyarrow().to_pylist()
     return Column(name, str(dtype), [str(v)[:MAX_VALUE_CHARS] for v in values], distinct)
 
 

@@ -1,0 +1,37 @@
+"""Shared fixtures: an isolated data folder, the demo database, one warm sandbox."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before any project module looks up the data folder: tests never touch the user's data.
+os.environ["DEVSTARL_HOME"] = tempfile.mkdtemp(prefix="devstarl-test-home-")
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+from tools.database import Database, resolve  # noqa: E402
+from tools.sandbox import Sandbox  # noqa: E402
+from tools.schema import Schema, inspect  # noqa: E402
+
+SAMPLE_DBS = Path(__file__).resolve().parents[2] / "shared" / "sample-dbs"
+
+
+@pytest.fixture(scope="session")
+def demo_db() -> Database:
+    return resolve(None)
+
+
+@pytest.fixture(scope="session")
+def demo_schema(demo_db: Database) -> Schema:
+    return inspect(demo_db)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox()
+    yield box
+    box.close()
