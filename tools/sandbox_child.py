@@ -170,12 +170,21 @@ def run_execute(req: dict[str, Any]) -> dict[str, Any]:
         raise ProgramError("memory", error_line(e)) from None
     except Exception as e:  # noqa: BLE001
         raise ProgramError("runtime_error", error_line(e)) from None
-    rows = pa.Table.from_batches(kept, schema=reader.schema).to_pylist() if kept else []
+    rows = _as_declared(pa.Table.from_batches(kept), reader.schema).to_pylist() if kept else []
     preview = _schema_preview(expr)
     names = reader.schema.names[:MAX_COLUMNS]
     preview["rows"] = [[json_value(r[c]) for c in names] for r in rows]
     preview["truncated"] = total > keep
     return {"sql": sql, "preview": preview, "rows": total, "run_s": time.perf_counter() - t0}
+
+
+def _as_declared(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """DuckDB's batches may differ from the schema ibis declares (decimal sums, int32 date parts,
+    nullability); show values in the declared types where they convert."""
+    try:
+        return table.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return table
 
 
 def _schema_preview(expr: ibis.Table) -> dict[str, Any]:
