@@ -31,12 +31,13 @@ import nycflights13_source  # noqa: E402
 import reference_source  # noqa: E402
 
 from tools.calls import compile_code, execute  # noqa: E402
-from tools.database import resolve  # noqa: E402
-from tools.schema import inspect  # noqa: E402
+from tools.database import Database, resolve  # noqa: E402
+from tools.schema import Schema, inspect  # noqa: E402
 
 DB = "nycflights13"
 DIFFICULTIES = ("easy", "medium", "hard")
-KEYS = {"question", "code", "ordered", "difficulty", "category"}
+REQUIRED = {"question", "code", "difficulty", "category"}
+OPTIONAL = {"ordered"}
 SPLIT_SEED = 13
 TEST_SHARE, DEV_SHARE = 0.40, 0.18  # of each difficulty, rounded up; the rest is train
 PREVIEW_ROWS = 5
@@ -46,21 +47,22 @@ def records(tasks: list[dict], prefix: str) -> list[dict]:
     """Task records from a source list, numbered `prefix-001`, ... in order (no gold_sql yet)."""
     out = []
     for i, t in enumerate(tasks, 1):
-        unknown = set(t) - KEYS
-        if unknown:
-            raise ValueError(f"{prefix}-{i:03d}: unknown keys {sorted(unknown)}")
-        out.append({
-            "version": 1,
-            "id": f"{prefix}-{i:03d}",
-            "db": DB,
-            "question": " ".join(t["question"].split()),
-            "gold_code": textwrap.dedent(t["code"]).strip(),
-            "gold_sql": None,
-            "ordered": bool(t.get("ordered", False)),
-            "difficulty": t["difficulty"],
-            "source": "hand-written",
-            "category": t["category"],
-        })
+        if set(t) - REQUIRED - OPTIONAL or REQUIRED - set(t):
+            raise ValueError(f"{prefix}-{i:03d}: keys {sorted(t)}, expected {sorted(REQUIRED)}")
+        out.append(
+            {
+                "version": 1,
+                "id": f"{prefix}-{i:03d}",
+                "db": DB,
+                "question": " ".join(t["question"].split()),
+                "gold_code": textwrap.dedent(t["code"]).strip(),
+                "gold_sql": None,
+                "ordered": bool(t.get("ordered", False)),
+                "difficulty": t["difficulty"],
+                "source": "hand-written",
+                "category": t["category"],
+            }
+        )
     return out
 
 
@@ -94,7 +96,7 @@ def static_problems(tasks: list[dict]) -> list[str]:
     return problems
 
 
-def verify(task: dict, db, schema, show: bool) -> str | None:
+def verify(task: dict, db: Database, schema: Schema, show: bool) -> str | None:
     """Compile and run the gold program; fill in gold_sql. Returns a problem, or None."""
     compiled = compile_code(task["gold_code"], schema)
     if not compiled.ok:
