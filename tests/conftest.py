@@ -17,7 +17,9 @@ from tools.database import Database, resolve  # noqa: E402
 from tools.sandbox import Sandbox  # noqa: E402
 from tools.schema import Schema, inspect  # noqa: E402
 
-SAMPLE_DBS = Path(__file__).resolve().parents[2] / "shared" / "sample-dbs"
+# ../shared/sample-dbs beside the checkout, else the workplace's shared folder.
+SAMPLE_DB_PLACES = [Path(__file__).resolve().parents[2] / "shared" / "sample-dbs",
+                    Path("/work/shared/sample-dbs")]
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +42,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture(scope="session")
 def sample_dbs() -> Path:
     """The 20 read-only Spider databases in ../shared/sample-dbs ($DEVSTARL_SAMPLE_DBS wins)."""
-    path = Path(os.environ.get("DEVSTARL_SAMPLE_DBS", SAMPLE_DBS))
-    assert path.is_dir(), f"sample databases not found at {path}"
-    return path
+    places = [Path(p) for p in [os.environ.get("DEVSTARL_SAMPLE_DBS")] if p] + SAMPLE_DB_PLACES
+    found = next((p for p in places if p.is_dir()), None)
+    assert found is not None, f"sample databases not found in {[str(p) for p in places]}"
+    return found

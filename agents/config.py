@@ -1,0 +1,47 @@
+"""Settings of the ask pipeline, validated before anything heavy loads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from tools.errors import DevstarlError
+
+
+class ConfigError(DevstarlError):
+    """A setting out of range."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    rounds: int = field(default=2, metadata={"help": "revise rounds after a failed draft"})
+    candidates: int = field(
+        default=1, metadata={"help": "drafts sampled and voted on by their results (1 = greedy)"}
+    )
+    temperature: float = field(
+        default=0.8, metadata={"help": "sampling temperature when candidates > 1"}
+    )
+    docs_k: int = field(default=3, metadata={"help": "Ibis doc snippets retrieved per prompt"})
+    answer_rows: int = field(default=20, metadata={"help": "rows of the answer table returned"})
+    vote_rows: int = field(
+        default=50, metadata={"help": "sample rows compared when voting between candidates"}
+    )
+
+    def __post_init__(self) -> None:
+        checks = {
+            "rounds": 0 <= self.rounds <= 10,
+            "candidates": 1 <= self.candidates <= 16,
+            "temperature": 0.0 <= self.temperature <= 2.0,
+            "docs_k": 0 <= self.docs_k <= 20,
+            "answer_rows": 1 <= self.answer_rows <= 10_000,
+            "vote_rows": 1 <= self.vote_rows <= 10_000,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            shown = ", ".join(f"{n}={getattr(self, n)}" for n in bad)
+            raise ConfigError(f"setting out of range: {shown}")
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,200 @@
+"""The ask pipeline: retrieve -> draft -> compile -> execute_on_sample -> (reflect -> retrieve on
+the error -> revise)* -> run the accepted program read-only on the full data -> answer.
+
+Every step lands in a Trace, written when the run ends, also when it is interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dspy
+from dspy.utils.exceptions import AdapterParseError
+
+import retrieval
+from agents.adapter import CodeAdapter
+from agents.config import AgentConfig
+from agents.signatures import DraftIbis, Reflect, Revise
+from agents.traces import Step, Trace, TraceStore
+from tools.calls import compile_code, execute, execute_on_sample
+from tools.database import Database
+from tools.records import ToolResult
+from tools.sandbox import Limits, Sandbox, default_sandbox
+from tools.schema import Schema
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A program and what the tools said about it."""
+
+    code: str
+    result: ToolResult  # the last tool result: compile failure, execute failure, or the run
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    @property
+    def feedback(self) -> str:
+        return self.result.output if self.ok else self.result.error
+
+
+class IbisAgent(dspy.Module):
+    """Answers questions over one database by writing and checking Ibis programs."""
+
+    def __init__(
+        self,
+        db: Database,
+        schema: Schema,
+        config: AgentConfig | None = None,
+        sandbox: Sandbox | None = None,
+        store: TraceStore | None = None,
+        model: str = "unknown",
+        adapter_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.db, self.schema = db, schema
+        self.config = config or AgentConfig()
+        self.sandbox = sandbox or default_sandbox()
+        self.store = store
+        self.model, self.adapter_name = model, adapter_name
+        self.adapter = CodeAdapter()
+        self.draft = dspy.Predict(DraftIbis)
+        self.reflect = dspy.Predict(Reflect)
+        self.revise = dspy.Predict(Revise)
+        self._tables = schema.render()
+        self._terms = retrieval.schema_terms(schema)
+
+    def forward(self, question: str, task_id: str | None = None) -> dspy.Prediction:
+        trace = Trace(question=question, db=self.db.name, schema_hash=self.schema.hash,
+                      model=self.model, adapter=self.adapter_name, config_hash=self.config.hash,
+                      task_id=task_id)
+        try:
+            with dspy.context(adapter=self.adapter):
+                attempt = self._solve(question, trace)
+            answer = self._answer(attempt, trace)
+        finally:
+            if self.store is not None:
+                self.store.append(trace)  # also on Ctrl-C: the steps so far are kept
+        return dspy.Prediction(
+            code=attempt.code, sql=trace.final_sql, verified=trace.verified, answer=answer,
+            attempt=attempt, trace=trace,
+        )
+
+    def _solve(self, question: str, trace: Trace) -> Attempt:
+        docs = self._docs(retrieval.question_query(question, self._terms), trace, "retrieve")
+        inputs = {"question": question, "tables": self._tables, "docs": docs}
+        codes = self._call(self.draft, inputs, trace, "draft", "code", self.config.candidates)
+        attempt = self._pick([self._check(code, trace) for code in codes], trace)
+        for _ in range(self.config.rounds):
+            if attempt.ok:
+                break
+            attempt = self._revise(question, attempt, trace)
+        return attempt
+
+    def _revise(self, question: str, failed: Attempt, trace: Trace) -> Attempt:
+        base = {"question": question, "tables": self._tables, "code": failed.code,
+                "feedback": failed.feedback}
+        (diagnosis,) = self._call(self.reflect, base, trace, "reflect", "diagnosis")
+        docs = self._docs(retrieval.error_query(failed.feedback, failed.code), trace,
+                          "retrieve_on_error")
+        (code,) = self._call(self.revise, {**base, "docs": docs, "diagnosis": diagnosis}, trace,
+                             "revise", "fixed_code")
+        return self._check(code, trace)
+
+    def _check(self, code: str, trace: Trace) -> Attempt:
+        """compile, then execute_on_sample if it compiled."""
+        compiled = self._tool(trace, "compile",
+                              lambda: compile_code(code, self.schema, sandbox=self.sandbox), code)
+        if not compiled.ok:
+            return Attempt(code, compiled)
+        limits = Limits(max_rows=self.config.vote_rows)
+        ran = self._tool(trace, "execute_on_sample",
+                         lambda: execute_on_sample(code, self.db, sandbox=self.sandbox,
+                                                   limits=limits), code)
+        return Attempt(code, ran)
+
+    def _pick(self, attempts: list[Attempt], trace: Trace) -> Attempt:
+        """Self-consistency: the program whose sample result most candidates agree on."""
+        if len(attempts) == 1:
+            return attempts[0]
+        working = [a for a in attempts if a.ok]
+        if not working:
+            return attempts[0]
+        votes = Counter(fingerprint(a.result) for a in working)
+        best, count = votes.most_common(1)[0]
+        chosen = next(a for a in working if fingerprint(a.result) == best)
+        trace.steps.append(Step(name="vote", inputs={"candidates": len(attempts),
+                                                     "working": len(working)},
+                                outputs={"agreeing": count, "code": chosen.code}))
+        return chosen
+
+    def _answer(self, attempt: Attempt, trace: Trace) -> dict[str, Any]:
+        trace.final_code = attempt.code
+        if not attempt.ok:
+            return {"ok": False, "error": attempt.feedback}
+        full = self._tool(trace, "execute_full",
+                          lambda: execute(attempt.code, self.db, sandbox=self.sandbox,
+                                          max_rows=self.config.answer_rows), attempt.code)
+        trace.final_sql = full.sql or attempt.result.sql
+        trace.verified = full.ok
+        if not full.ok:
+            return {"ok": False, "error": full.error}
+        return {"ok": True, "columns": full.preview["columns"], "types": full.preview["types"],
+                "rows": full.preview["rows"], "row_count": full.rows}
+
+    def _call(self, predictor: dspy.Predict, inputs: dict[str, Any], trace: Trace, name: str,
+              field: str, n: int = 1) -> list[str]:
+        """One module call, recorded with the exact messages the model saw."""
+        messages = self.adapter.format(predictor.signature, predictor.demos, inputs)
+        config = {"n": n, "temperature": self.config.temperature} if n > 1 else {}
+        start = time.perf_counter()
+        try:
+            with dspy.context(track_usage=True):
+                prediction = predictor(**inputs, config=config) if config else predictor(**inputs)
+            values = [str(v) for v in prediction.completions[field]]
+            tokens = _completion_tokens(prediction)
+        except AdapterParseError:  # an empty reply: the tools will say "empty program"
+            values, tokens = [""] * n, 0
+        trace.steps.append(Step(
+            name=name, inputs=inputs, outputs={field: values if n > 1 else values[0]},
+            messages=messages, seconds=time.perf_counter() - start, tokens=tokens,
+        ))
+        return values
+
+    def _tool(self, trace: Trace, name: str, call: Callable[[], ToolResult], code: str
+              ) -> ToolResult:
+        result = call()
+        trace.steps.append(Step(name=name, inputs={"code": code}, tool_result=result.to_dict(),
+                                seconds=result.seconds))
+        return result
+
+    def _docs(self, query: str, trace: Trace, name: str) -> str:
+        if self.config.docs_k == 0:
+            return ""
+        start = time.perf_counter()
+        docs = retrieval.search(query, self.config.docs_k)
+        trace.steps.append(Step(name=name, inputs={"query": query},
+                                outputs={"docs": [d.id for d in docs]},
+                                seconds=time.perf_counter() - start))
+        return "\n\n".join(d.snippet() for d in docs)
+
+
+def fingerprint(result: ToolResult) -> tuple:
+    """A result's identity for voting: row count and rows as multisets, names and order ignored."""
+    rows = result.preview.get("rows", []) if result.preview else []
+    normalized = sorted(tuple(sorted(repr(_round(v)) for v in row)) for row in rows)
+    return result.rows, tuple(normalized)
+
+
+def _round(value: Any) -> Any:
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def _completion_tokens(prediction: dspy.Prediction) -> int:
+    usage = prediction.get_lm_usage() or {}
+    return sum(int(u.get("completion_tokens") or 0) for u in usage.values())
