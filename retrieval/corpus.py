@@ -3,10 +3,11 @@
 What is in it: public methods and properties of the expression types (Table, the value and
 column types, GroupedTable, join-only members of Join), the top-level functions in
 `ibis.__all__`, the selectors, the deferred `_`, plus our notes. What is left out, and why:
-members the sandbox policy rejects (a model cannot use them), geospatial types (no spatial
-extension in the sandbox, and names such as `distance` or `length` collide with common column
-names), and members without a docstring. `ibis.__all__` is walked rather than
-`inspect.getmembers(ibis)`, which triggers lazy backend imports that fail.
+members the sandbox policy rejects (a model cannot use them), deprecated members (they teach
+old names), geospatial types (no spatial extension in the sandbox, and names such as
+`distance` or `length` collide with common column names), and members without a docstring.
+`ibis.__all__` is walked rather than `inspect.getmembers(ibis)`, which triggers lazy backend
+imports that fail.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from retrieval.docstrings import clean, summary
 from retrieval.doc import Doc
+from retrieval.docstrings import clean, summary
 from retrieval.notes import notes
 from tools.policy import denied_attribute
 
-CORPUS_VERSION = 1  # bump when harvesting or the Doc fields change: the cached index rebuilds
+CORPUS_VERSION = 2  # bump when harvesting or the notes change: the cached index rebuilds
 
 # Expression classes by the short name docs use; members are taken from each class's own
 # __dict__, so an inherited method appears once, under the class that defines it.
@@ -119,7 +120,7 @@ def _member_doc(
     else:
         return
     raw = _docstring(member)
-    if not raw or func is None:
+    if not raw or func is None or _deprecated(raw):
         return
     text, examples = clean(raw)
     sig = f"{owner}.{attr}" if kind == "property" else f"{owner}.{attr}{_signature(func, True)}"
@@ -153,7 +154,7 @@ def _selector_docs() -> Iterator[Doc]:
 
 def _function_doc(func: Callable[..., Any], prefix: str, attr: str, kind: str) -> Iterator[Doc]:
     raw = _docstring(func)
-    if not raw:
+    if not raw or _deprecated(raw):
         return
     text, examples = clean(raw)
     path = "ibis" if prefix == "ibis" else "ibis.selectors"
@@ -175,6 +176,11 @@ def _deferred_doc(ibis: Any) -> Doc:
         examples=['t.filter(_.x > 1).group_by("k").agg(n=_.count())', *examples],
         owners=["ibis"],
     )
+
+
+def _deprecated(doc: str) -> bool:
+    """Deprecated members (fillna, dropna, Value.case) would teach the model the old names."""
+    return "DEPRECATED:" in doc or doc.startswith("Deprecated")
 
 
 def _docstring(member: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,7 +48,9 @@ class Doc:
 
     def best_example(self) -> str:
         """The shortest example that calls this API, cut to a few lines."""
-        calling = [e for e in self.examples if any(a in e for a in self.attrs)]
+        names = [a for a in self.attrs if a]
+        calling = [e for e in self.examples
+                   if any(re.search(rf"\b{re.escape(a)}\(", e) for a in names)]
         pool = calling or self.examples
         if not pool:
             return ""

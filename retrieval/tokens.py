@@ -17,7 +17,7 @@ STOPWORDS = frozenset(
     "a an and are as at be been but can do does did for from has have how i if in into is it "
     "its me my no not of on or our so such that the their them then there these they this "
     "those to was we were what when where which while who whom why will with you your "
-    "show give list find return get please also all any each per".split()
+    "show give list find return get please also all any each per many much".split()
 )
 # Words every docstring carries; they only add length.
 _DOC_NOISE = frozenset({"parameters", "returns", "examples", "expr", "expression", "ibis"})
