@@ -1,1 +1,9 @@
 """DSPy signatures and modules, the pipeline, LM backends, traces and the CLI."""
+
+import os
+
+from tools.paths import sub_dir
+
+# DSPy reads this when first imported: keep its response cache in our data folder, so it follows
+# $DEVSTARL_HOME (tests, CI) instead of ~/.dspy_cache.
+os.environ.setdefault("DSPY_CACHEDIR", str(sub_dir("dspy_cache")))

@@ -17,6 +17,7 @@ import dspy
 from dspy.signatures.signature import Signature
 
 CODE_FIELDS = frozenset({"code", "fixed_code"})
+CLOSING_FENCE = "\n```\n"  # a stop sequence: the reply is complete once its block closes
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
 
 

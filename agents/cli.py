@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,8 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
+from agents import ask_cli
+from agents.traces_cli import traces_app
 from tools.errors import DevstarlError
 
 app = typer.Typer(
@@ -22,6 +25,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Inspect databases and build the demo database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("ask")(ask_cli.ask)
+app.command("chat")(ask_cli.chat)
+app.add_typer(traces_app, name="traces")
 
 out = Console()
 err = Console(stderr=True)
@@ -41,6 +47,8 @@ FileOption = Annotated[
 
 def main() -> None:
     """Console entry point: our own errors become one line on stderr and exit code 1."""
+    # SIGTERM unwinds like Ctrl-C would, so runs in progress still write their traces.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         app()
     except DevstarlError as e:
@@ -172,3 +180,34 @@ def _preview_table(preview: dict, rows: int | None) -> RichTable:
     for row in shown:
         grid.add_row(*("NULL" if v is None else str(v) for v in row))
     return grid
+
+
+@app.command("docs")
+def docs_cmd(
+    query: Annotated[str, typer.Argument(
+        help="Words, an API name (Table.group_by) or an error line to look up.")],
+    k: Annotated[int, typer.Option("-k", help="How many snippets to show.")] = 5,
+    json_out: JsonOption = False,
+) -> None:
+    """Search the Ibis API docs of the installed ibis (BM25) and print the top snippets."""
+    from rich.panel import Panel
+
+    from retrieval import error_query, question_query, search
+
+    if not query.strip():
+        raise DevstarlError("empty query: pass words, an API name or an error line")
+    if k < 1:
+        raise DevstarlError(f"-k must be at least 1, got {k}")
+    looks_like_error = "Error:" in query or "has no attribute" in query
+    text = error_query(query) if looks_like_error else question_query(query)
+    docs = search(text, k)
+    if json_out:
+        print(json.dumps([{"id": d.id, "name": d.name, "source": d.source,
+                           "snippet": d.snippet()} for d in docs], indent=2))
+        return
+    if not docs:
+        err.print(f"no docs match {query!r}")
+        raise typer.Exit(1)
+    for d in docs:
+        title = f"[bold]{d.id}[/bold]" + ("  [dim](note)[/dim]" if d.source == "note" else "")
+        out.print(Panel(d.snippet(), title=title, title_align="left", highlight=False))

@@ -23,6 +23,9 @@ class AgentConfig:
         default=0.8, metadata={"help": "sampling temperature when candidates > 1"}
     )
     docs_k: int = field(default=3, metadata={"help": "Ibis doc snippets retrieved per prompt"})
+    reflect_max_tokens: int = field(
+        default=96, metadata={"help": "most tokens of a reflection (code replies use the LM's)"}
+    )
     answer_rows: int = field(default=20, metadata={"help": "rows of the answer table returned"})
     vote_rows: int = field(
         default=50, metadata={"help": "sample rows compared when voting between candidates"}
@@ -34,6 +37,7 @@ class AgentConfig:
             "candidates": 1 <= self.candidates <= 16,
             "temperature": 0.0 <= self.temperature <= 2.0,
             "docs_k": 0 <= self.docs_k <= 20,
+            "reflect_max_tokens": 1 <= self.reflect_max_tokens <= 4096,
             "answer_rows": 1 <= self.answer_rows <= 10_000,
             "vote_rows": 1 <= self.vote_rows <= 10_000,
         }

@@ -16,7 +16,7 @@ import dspy
 from dspy.utils.exceptions import AdapterParseError
 
 import retrieval
-from agents.adapter import CodeAdapter
+from agents.adapter import CLOSING_FENCE, CODE_FIELDS, CodeAdapter
 from agents.config import AgentConfig
 from agents.signatures import DraftIbis, Reflect, Revise
 from agents.traces import Step, Trace, TraceStore
@@ -151,11 +151,16 @@ class IbisAgent(dspy.Module):
               field: str, n: int = 1) -> list[str]:
         """One module call, recorded with the exact messages the model saw."""
         messages = self.adapter.format(predictor.signature, predictor.demos, inputs)
-        config = {"n": n, "temperature": self.config.temperature} if n > 1 else {}
+        if field in CODE_FIELDS:
+            config: dict[str, Any] = {"stop": [CLOSING_FENCE]}  # nothing useful follows the block
+        else:
+            config = {"max_tokens": self.config.reflect_max_tokens}
+        if n > 1:
+            config |= {"n": n, "temperature": self.config.temperature}
         start = time.perf_counter()
         try:
             with dspy.context(track_usage=True):
-                prediction = predictor(**inputs, config=config) if config else predictor(**inputs)
+                prediction = predictor(**inputs, config=config)
             values = [str(v) for v in prediction.completions[field]]
             tokens = _completion_tokens(prediction)
         except AdapterParseError:  # an empty reply: the tools will say "empty program"

@@ -11,6 +11,7 @@ import pytest
 
 # Before any project module looks up the data folder: tests never touch the user's data.
 os.environ["DEVSTARL_HOME"] = tempfile.mkdtemp(prefix="devstarl-test-home-")
+os.environ["DSPY_CACHEDIR"] = os.path.join(os.environ["DEVSTARL_HOME"], "dspy_cache")
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 from tools.database import Database, resolve  # noqa: E402
@@ -46,3 +47,20 @@ def sample_dbs() -> Path:
     found = next((p for p in places if p.is_dir()), None)
     assert found is not None, f"sample databases not found in {[str(p) for p in places]}"
     return found
+
+
+@pytest.fixture(scope="session")
+def bundled(request: pytest.FixtureRequest) -> Path:
+    """The converted bundled model, also where `LMConfig()` (model='bundled') looks for it.
+
+    Converted once into pytest's cache folder, then linked into the test data folder."""
+    from agents.lm import bundled_model_dir
+    from tools.paths import sub_dir
+
+    cache = getattr(request.config, "cache", None)
+    root = cache.mkdir("devstarl-models") if cache is not None else None
+    path = bundled_model_dir(root)
+    link = sub_dir("models") / path.name
+    if not link.exists():
+        link.symlink_to(path, target_is_directory=True)
+    return path

@@ -1,0 +1,196 @@
+"""`devstarl ask` and `devstarl chat`: questions in, answer table + Ibis code + SQL out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table as RichTable
+
+from agents.config import AgentConfig
+from agents.lm import LMConfig
+from tools.paths import data_dir
+
+out = Console()
+err = Console(stderr=True)
+
+Db = Annotated[str | None, typer.Option("--db", help="DuckDB file, Ibis URL, or 'demo'.")]
+Backend = Annotated[str, typer.Option(help=LMConfig.help()["backend"])]
+Model = Annotated[str, typer.Option(help=LMConfig.help()["model"])]
+Adapter = Annotated[str | None, typer.Option(help=LMConfig.help()["adapter"])]
+ApiBase = Annotated[str | None, typer.Option("--api-base", help=LMConfig.help()["api_base"])]
+MaxTokens = Annotated[int, typer.Option(help=LMConfig.help()["max_tokens"])]
+Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]
+Candidates = Annotated[int, typer.Option(help="Drafts sampled and voted on (1 = greedy).")]
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in your words.")],
+    db: Db = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the answer record.")] = False,
+    show_trace: Annotated[bool, typer.Option("--show-trace", help="Print every step.")] = False,
+    backend: Backend = "local",
+    model: Model = "bundled",
+    adapter: Adapter = None,
+    api_base: ApiBase = None,
+    max_tokens: MaxTokens = 384,
+    rounds: Rounds = 2,
+    candidates: Candidates = 1,
+) -> None:
+    """Answer a question about a database: the table, the Ibis program and its SQL."""
+    from agents.session import build_agent
+    from tools.errors import DevstarlError
+
+    if not question.strip():
+        raise DevstarlError("empty question")
+    lm = LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
+                  max_tokens=max_tokens)
+    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates))
+    prediction = agent(question=question)
+    record = answer_record(prediction)
+    if json_out:
+        print(json.dumps(record, indent=2, default=str))
+    else:
+        show_answer(record, show_trace)
+    if not record["ok"]:
+        raise typer.Exit(2)
+
+
+def chat(
+    db: Db = None,
+    backend: Backend = "local",
+    model: Model = "bundled",
+    adapter: Adapter = None,
+    api_base: ApiBase = None,
+    max_tokens: MaxTokens = 384,
+    rounds: Rounds = 2,
+    candidates: Candidates = 1,
+) -> None:
+    """Ask questions about one database in a loop. Commands: \\schema \\code \\sql \\trace \\quit.
+
+    Ctrl-C stops the current question and returns to the prompt; Ctrl-D or \\quit leaves.
+    """
+    from agents.session import build_agent
+
+    lm = LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
+                  max_tokens=max_tokens)
+    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates))
+    _enable_history()
+    out.print(f"[bold]{agent.db.name}[/bold]: ask a question, or \\help")
+    last: dict[str, Any] | None = None
+    while True:
+        try:
+            line = input("devstarl> ").strip()
+        except EOFError:
+            break
+        except KeyboardInterrupt:
+            out.print()
+            continue
+        if not line:
+            continue
+        if line.startswith("\\"):
+            if line in ("\\q", "\\quit", "\\exit"):
+                break
+            _chat_command(line, agent, last)
+            continue
+        try:
+            last = answer_record(agent(question=line))
+        except KeyboardInterrupt:
+            err.print("interrupted; the trace so far is saved")
+            continue
+        show_answer(last, show_trace=False)
+
+
+def _chat_command(line: str, agent: Any, last: dict[str, Any] | None) -> None:
+    if line == "\\schema":
+        out.print(agent.schema.render(), highlight=False)
+    elif line in ("\\code", "\\sql", "\\trace") and last is None:
+        err.print("no answer yet: ask a question first")
+    elif line == "\\code":
+        out.print(Syntax(last["code"] or "", "python"))
+    elif line == "\\sql":
+        out.print(Syntax(last["sql"] or "(no SQL: the program did not run)", "sql"))
+    elif line == "\\trace":
+        _show_trace(last["trace"])
+    else:
+        out.print("commands: \\schema  \\code  \\sql  \\trace  \\quit")
+
+
+def answer_record(prediction: Any) -> dict[str, Any]:
+    """What `ask --json` prints: the answer, the program, its SQL and the whole trace."""
+    trace = prediction.trace
+    answer = prediction.answer
+    return {
+        "version": 1,
+        "question": trace.question,
+        "db": trace.db,
+        "ok": bool(answer.get("ok")),
+        "error": answer.get("error"),
+        "columns": answer.get("columns"),
+        "types": answer.get("types"),
+        "rows": answer.get("rows"),
+        "row_count": answer.get("row_count"),
+        "code": prediction.code,
+        "sql": prediction.sql,
+        "trace": trace.to_dict(),
+    }
+
+
+def show_answer(record: dict[str, Any], show_trace: bool) -> None:
+    if show_trace:
+        _show_trace(record["trace"])
+    if record["ok"]:
+        grid = RichTable(caption=_caption(record))
+        for name, dtype in zip(record["columns"], record["types"], strict=True):
+            grid.add_column(f"{name}\n[dim]{dtype}[/dim]")
+        for row in record["rows"]:
+            grid.add_row(*("NULL" if v is None else str(v) for v in row))
+        out.print(grid)
+    else:
+        err.print(f"[red]no verified answer:[/red] {record['error']}", highlight=False)
+    out.print("[bold]Ibis[/bold]")
+    out.print(Syntax(record["code"] or "", "python"))
+    if record["sql"]:
+        out.print("[bold]SQL[/bold]")
+        out.print(Syntax(record["sql"], "sql"))
+
+
+def _caption(record: dict[str, Any]) -> str:
+    shown, total = len(record["rows"]), record["row_count"]
+    return f"{total:,} rows" + (f", first {shown} shown" if total > shown else "")
+
+
+def _show_trace(trace: dict[str, Any]) -> None:
+    grid = RichTable(title=f"trace {trace['trace_id'][:12]}", title_justify="left")
+    for heading in ("step", "seconds", "tokens", "result"):
+        grid.add_column(heading)
+    for step in trace["steps"]:
+        tool = step.get("tool_result")
+        if tool:
+            result = "ok" if tool["ok"] else f"{tool['kind']}: {tool['error']}"
+        else:
+            result = "; ".join(f"{k}: {_short(v)}" for k, v in step["outputs"].items())
+        grid.add_row(step["name"], f"{step['seconds']:.2f}", str(step["tokens"] or ""), result)
+    out.print(grid)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _enable_history() -> None:
+    try:
+        import readline
+    except ImportError:  # not on every platform; the REPL works without it
+        return
+    path = Path(data_dir()) / "chat_history"
+    if path.exists():
+        readline.read_history_file(path)
+    import atexit
+
+    atexit.register(readline.write_history_file, path)

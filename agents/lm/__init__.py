@@ -1,0 +1,71 @@
+"""LM backends behind one interface, a `dspy.LM`, chosen by `LMConfig.backend`.
+
+- local: transformers (+ a peft adapter) in this process, through DSPy's engine interface;
+  the bundled SmolLM2-135M-Instruct by default, on CPU in bfloat16.
+- server: any OpenAI-compatible endpoint, first of all vLLM with `--enable-lora`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agents.lm.bundled import BundledModelMissing, bundled_model_dir
+from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
+from agents.lm.local import (
+    AsyncLocalEngine,
+    GenerationStats,
+    LocalEngine,
+    render_chat,
+    request_messages,
+)
+from agents.lm.server import check_server, make_server_lm, served_model_name
+
+if TYPE_CHECKING:
+    import dspy
+
+__all__ = [
+    "AsyncLocalEngine",
+    "BundledModelMissing",
+    "GenerationStats",
+    "LMConfig",
+    "LMConfigError",
+    "LMUnavailable",
+    "LocalEngine",
+    "bundled_model_dir",
+    "check_server",
+    "local_engine",
+    "make_lm",
+    "render_chat",
+    "request_messages",
+    "served_model_name",
+]
+
+
+def make_lm(config: LMConfig) -> dspy.LM:
+    """The `dspy.LM` that `config` describes. Cheap: nothing heavy loads here.
+
+    Raises `LMConfigError` for a bad config and `LMUnavailable` for a missing bundled model
+    package or a server that does not answer (checked here, not on the first question).
+    A local model loads on its first call; `local_engine(lm).load()` loads it now.
+    """
+    import dspy
+
+    config.validate()
+    if config.backend == "server":
+        return make_server_lm(config)
+    engine = LocalEngine(config)
+    return dspy.LM(
+        f"local/{engine.name}",
+        engine=engine,
+        async_engine=AsyncLocalEngine(engine),
+        temperature=config.temperature,
+        max_tokens=config.max_tokens,
+        cache=config.cache,
+        num_retries=0,  # nothing local is worth retrying
+    )
+
+
+def local_engine(lm: dspy.LM) -> LocalEngine | None:
+    """The in-process engine behind `lm` (for `load()` and `generation_stats()`), if any."""
+    engine = getattr(lm, "engine", None)
+    return engine if isinstance(engine, LocalEngine) else None

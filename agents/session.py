@@ -1,0 +1,37 @@
+"""Building a ready agent for a database: resolve, inspect, pick the LM, open the trace store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.config import AgentConfig
+from agents.lm import LMConfig, make_lm
+from agents.pipeline import IbisAgent
+from agents.traces import TraceStore
+from tools.database import resolve
+from tools.schema import inspect
+
+
+def model_label(config: LMConfig) -> str:
+    """The model name a trace records: the bundled model's name, a folder's name, a served name."""
+    if config.backend == "local" and config.model == "bundled":
+        return "SmolLM2-135M-Instruct"
+    return Path(config.model).name if config.backend == "local" else config.model
+
+
+def build_agent(
+    db: str | None,
+    lm_config: LMConfig | None = None,
+    agent_config: AgentConfig | None = None,
+    store: TraceStore | None = None,
+) -> IbisAgent:
+    """An agent over `db` (None = the demo), its LM set, tracing into `store` (default store)."""
+    lm_config = (lm_config or LMConfig()).validate()
+    database = resolve(db)
+    schema = inspect(database)
+    lm = make_lm(lm_config)
+    adapter = Path(lm_config.adapter).name if lm_config.adapter else None
+    agent = IbisAgent(database, schema, agent_config, store=store or TraceStore(),
+                      model=model_label(lm_config), adapter_name=adapter)
+    agent.set_lm(lm)
+    return agent
