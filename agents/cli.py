@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
-from agents import ask_cli
+from agents import ask_cli, synth_cli
 from agents.traces_cli import traces_app
 from tools.errors import DevstarlError
 
@@ -28,6 +28,8 @@ app.add_typer(db_app, name="db")
 app.command("ask")(ask_cli.ask)
 app.command("chat")(ask_cli.chat)
 app.add_typer(traces_app, name="traces")
+app.command("synth")(synth_cli.synth)
+app.command("eval")(synth_cli.evaluate_cmd)
 
 out = Console()
 err = Console(stderr=True)

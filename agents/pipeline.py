@@ -69,14 +69,23 @@ class IbisAgent(dspy.Module):
         self._tables = schema.render()
         self._terms = retrieval.schema_terms(schema)
 
-    def forward(self, question: str, task_id: str | None = None) -> dspy.Prediction:
+    def forward(self, question: str, task_id: str | None = None,
+                temperature: float | None = None, sample: int = 0,
+                check: Callable[[str], bool | None] | None = None) -> dspy.Prediction:
+        """Answer `question`. `temperature` samples the drafts and revisions (sample `sample` of
+        several, so each draws fresh from the LM instead of its cache). `check` judges a
+        verified program against a known answer; its verdict is the trace's `correct`."""
+        sampling = {} if temperature is None else {"temperature": temperature,
+                                                   "rollout_id": sample}
         trace = Trace(question=question, db=self.db.name, schema_hash=self.schema.hash,
                       model=self.model, adapter=self.adapter_name, config_hash=self.config.hash,
                       task_id=task_id)
         try:
             with dspy.context(adapter=self.adapter):
-                attempt = self._solve(question, trace)
+                attempt = self._solve(question, trace, sampling)
             answer = self._answer(attempt, trace)
+            if check is not None:
+                trace.correct = check(attempt.code) if trace.verified else False
         finally:
             if self.store is not None:
                 self.store.append(trace)  # also on Ctrl-C: the steps so far are kept
@@ -85,25 +94,27 @@ class IbisAgent(dspy.Module):
             attempt=attempt, trace=trace,
         )
 
-    def _solve(self, question: str, trace: Trace) -> Attempt:
+    def _solve(self, question: str, trace: Trace, sampling: dict[str, Any]) -> Attempt:
         docs = self._docs(retrieval.question_query(question, self._terms), trace, "retrieve")
         inputs = {"question": question, "tables": self._tables, "docs": docs}
-        codes = self._call(self.draft, inputs, trace, "draft", "code", self.config.candidates)
+        codes = self._call(self.draft, inputs, trace, "draft", "code", sampling,
+                           self.config.candidates)
         attempt = self._pick([self._check(code, trace) for code in codes], trace)
         for _ in range(self.config.rounds):
             if attempt.ok:
                 break
-            attempt = self._revise(question, attempt, trace)
+            attempt = self._revise(question, attempt, trace, sampling)
         return attempt
 
-    def _revise(self, question: str, failed: Attempt, trace: Trace) -> Attempt:
+    def _revise(self, question: str, failed: Attempt, trace: Trace, sampling: dict[str, Any]
+                ) -> Attempt:
         base = {"question": question, "tables": self._tables, "code": failed.code,
                 "feedback": failed.feedback}
-        (diagnosis,) = self._call(self.reflect, base, trace, "reflect", "diagnosis")
+        (diagnosis,) = self._call(self.reflect, base, trace, "reflect", "diagnosis", sampling)
         docs = self._docs(retrieval.error_query(failed.feedback, failed.code), trace,
                           "retrieve_on_error")
         (code,) = self._call(self.revise, {**base, "docs": docs, "diagnosis": diagnosis}, trace,
-                             "revise", "fixed_code")
+                             "revise", "fixed_code", sampling)
         return self._check(code, trace)
 
     def _check(self, code: str, trace: Trace) -> Attempt:
@@ -148,13 +159,14 @@ class IbisAgent(dspy.Module):
                 "rows": full.preview["rows"], "row_count": full.rows}
 
     def _call(self, predictor: dspy.Predict, inputs: dict[str, Any], trace: Trace, name: str,
-              field: str, n: int = 1) -> list[str]:
+              field: str, sampling: dict[str, Any], n: int = 1) -> list[str]:
         """One module call, recorded with the exact messages the model saw."""
         messages = self.adapter.format(predictor.signature, predictor.demos, inputs)
         if field in CODE_FIELDS:
             config: dict[str, Any] = {"stop": [CLOSING_FENCE]}  # nothing useful follows the block
         else:
             config = {"max_tokens": self.config.reflect_max_tokens}
+        config |= sampling
         if n > 1:
             config |= {"n": n, "temperature": self.config.temperature}
         start = time.perf_counter()

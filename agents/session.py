@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dspy
+
 from agents.config import AgentConfig
 from agents.lm import LMConfig, make_lm
 from agents.pipeline import IbisAgent
 from agents.traces import TraceStore
-from tools.database import resolve
+from tools.database import Database, resolve
+from tools.sandbox import Sandbox
 from tools.schema import inspect
 
 
@@ -20,18 +23,23 @@ def model_label(config: LMConfig) -> str:
 
 
 def build_agent(
-    db: str | None,
+    db: str | Database | None,
     lm_config: LMConfig | None = None,
     agent_config: AgentConfig | None = None,
     store: TraceStore | None = None,
+    lm: dspy.LM | None = None,
+    sandbox: Sandbox | None = None,
 ) -> IbisAgent:
-    """An agent over `db` (None = the demo), its LM set, tracing into `store` (default store)."""
+    """An agent over `db` (None = the demo) tracing into `store` (default: the trace store).
+
+    Pass `lm` to share one LM (and its loaded model) between agents; else one is made from
+    `lm_config`."""
     lm_config = (lm_config or LMConfig()).validate()
-    database = resolve(db)
+    database = db if isinstance(db, Database) else resolve(db)
     schema = inspect(database)
-    lm = make_lm(lm_config)
     adapter = Path(lm_config.adapter).name if lm_config.adapter else None
-    agent = IbisAgent(database, schema, agent_config, store=store or TraceStore(),
-                      model=model_label(lm_config), adapter_name=adapter)
-    agent.set_lm(lm)
+    agent = IbisAgent(database, schema, agent_config, sandbox=sandbox,
+                      store=store or TraceStore(), model=model_label(lm_config),
+                      adapter_name=adapter)
+    agent.set_lm(lm or make_lm(lm_config))
     return agent

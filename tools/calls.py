@@ -52,10 +52,12 @@ def execute(
     limits: Limits = FULL_LIMITS,
     max_rows: int = PREVIEW_ROWS,
 ) -> ToolResult:
-    """Run the program read-only on the full data (DuckDB files); up to `max_rows` rows back."""
-    if db.path is None:
-        raise NotImplementedError("full-data runs on non-DuckDB backends arrive with the agent")
-    request = {"op": "execute", "code": code, "db_path": str(db.path)}
+    """Run the program on the full data (read-only for DuckDB files); up to `max_rows` rows back.
+
+    Other backends (an Ibis URL) are reached with the URL's credentials from the sandbox child.
+    """
+    target = {"db_path": str(db.path)} if db.path is not None else {"db_url": db.url}
+    request = {"op": "execute", "code": code, **target}
     return _result(request, sandbox, replace(limits, max_rows=max_rows))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -71,10 +72,22 @@ def _copy_ibis(con: duckdb.DuckDBPyConnection, db: Database) -> None:
             t = source.table(name)
             rows = int(t.count().to_pyarrow().as_py())
             if rows > SAMPLE_ROWS:
-                t = t.sample(SAMPLE_ROWS / rows, seed=SEED)
+                t = _seeded_sample(t, rows)
             con.register("_devstarl_sample", t.to_pyarrow())
             ident = '"' + name.replace('"', '""') + '"'
             con.execute(f"CREATE TABLE {ident} AS SELECT * FROM _devstarl_sample")
             con.unregister("_devstarl_sample")
     finally:
         source.disconnect()
+
+
+def _seeded_sample(t: Any, rows: int) -> Any:
+    """A seeded random sample where the engine has one, else its first rows."""
+    import ibis.common.exceptions as ibis_errors
+
+    sampled = t.sample(SAMPLE_ROWS / rows, seed=SEED)
+    try:
+        sampled.count().to_pyarrow()
+        return sampled
+    except ibis_errors.UnsupportedOperationError:
+        return t.limit(SAMPLE_ROWS)

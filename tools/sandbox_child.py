@@ -150,7 +150,10 @@ def connect_read_only(path: str, memory_mb: int) -> Any:
 
 def run_execute(req: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
-    backend = connect_read_only(req["db_path"], req["duckdb_memory_mb"])
+    if req.get("db_url"):  # another Ibis backend: read-only access is the database role's job
+        backend = ibis.connect(req["db_url"])
+    else:
+        backend = connect_read_only(req["db_path"], req["duckdb_memory_mb"])
     tables = {name: backend.table(name) for name in backend.list_tables()}
     expr = evaluate(req["code"], tables)
     try:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dspy
 from dspy.clients.engines.base import validate_request
@@ -50,3 +56,50 @@ class ScriptedLM(dspy.LM):
     @property
     def requests(self) -> list:
         return self.engine_.requests
+
+
+class _ScriptedHandler(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint answering every chat with `reply`, after `delay` seconds."""
+
+    reply = ""
+    delay = 0.0
+    served = ("base",)
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server spelling
+        data = {"object": "list", "data": [{"id": m, "object": "model"} for m in self.served]}
+        self._send(json.dumps(data).encode())
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        time.sleep(self.delay)
+        answer = {
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": self.reply}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
+        self._send(json.dumps(answer).encode())
+
+    def _send(self, payload: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def scripted_server(reply: str, delay: float = 0.0) -> Iterator[str]:
+    """Serve `reply` to every chat request; yields the base URL (with /v1)."""
+    handler = type("Handler", (_ScriptedHandler,), {"reply": reply, "delay": delay})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -132,3 +132,25 @@ def test_source_folder_is_left_untouched(tmp_path: Path, demo_db: Database) -> N
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_other_ibis_backend_by_url(tmp_path: Path) -> None:
+    """A non-DuckDB backend (SQLite here): inspected, sampled into DuckDB, run in full."""
+    import sqlite3
+
+    path = tmp_path / "shop.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE orders (id INTEGER, amount REAL, city TEXT)")
+    con.executemany("INSERT INTO orders VALUES (?, ?, ?)",
+                    [(i, i * 1.5, "Oslo" if i % 2 else "Lima") for i in range(30_000)])
+    con.commit()
+    con.close()
+    db = resolve(f"sqlite:///{path}")
+    assert db.path is None and db.url.startswith("sqlite://")
+    schema = inspect(db)
+    assert schema.table("orders").rows == 30_000
+    code = "orders.group_by('city').agg(n=_.count()).order_by('city')"
+    sampled = execute_on_sample(code, db)
+    assert sampled.ok and sum(row[1] for row in sampled.preview["rows"]) == 10_000
+    full = execute(code, db)
+    assert full.ok and full.preview["rows"] == [["Lima", 15_000], ["Oslo", 15_000]]

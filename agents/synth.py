@@ -1,0 +1,213 @@
+"""Batch synthesis: the ask pipeline over a task file, concurrent and resumable.
+
+Results are appended one JSON line per task, flushed and fsynced as each task ends, so a killed
+run loses nothing it wrote; a re-run skips the task ids already there (a torn last line is cut
+off first), so every task ends up in the file exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dspy
+from tqdm import tqdm
+
+from agents.config import AgentConfig, ConfigError
+from agents.evaluate import ResultTable, Sample, TaskResult, compare
+from agents.lm import LMConfig
+from agents.pipeline import IbisAgent
+from agents.session import build_agent
+from agents.tasks import Task, resolve_db
+from agents.traces import TraceStore
+from agents.tracking import NullTracker, Tracker
+from tools.calls import execute
+from tools.records import ToolResult
+from tools.sandbox import Sandbox
+
+EX_ROWS = 10_000  # rows of each result compared for EX; larger results compare by count + head
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    workers: int = field(default=1, metadata={"help": "tasks run at once (each its own sandbox)"})
+    samples: int = field(default=1, metadata={"help": "answers per task, for pass@k"})
+    temperature: float = field(
+        default=0.8, metadata={"help": "sampling temperature when samples > 1"}
+    )
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.workers <= 64 or not 1 <= self.samples <= 100:
+            raise ConfigError(f"workers must be 1-64 and samples 1-100, got {self.workers} and "
+                              f"{self.samples}")
+
+
+def read_results(path: Path) -> dict[str, TaskResult]:
+    """The results already in `path`, by task id; cuts off a torn last line."""
+    if not path.exists():
+        return {}
+    data = path.read_bytes()
+    good = data.rfind(b"\n") + 1  # bytes after the last newline are a torn write
+    results: dict[str, TaskResult] = {}
+    offset = 0
+    for line in data[:good].splitlines(keepends=True):
+        try:
+            result = TaskResult.from_dict(json.loads(line))
+        except (ValueError, TypeError, KeyError):
+            good = offset  # a damaged line: drop it and everything after
+            break
+        results.setdefault(result.task_id, result)
+        offset += len(line)
+    if good < len(data):
+        with path.open("r+b") as f:
+            f.truncate(good)
+    return results
+
+
+class ResultWriter:
+    """Appends results durably, one line each, from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, result: TaskResult) -> None:
+        line = json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Worker:
+    """One thread's agents (one per database) sharing the LM, with their own sandbox."""
+
+    def __init__(self, lm: dspy.LM, lm_config: LMConfig, agent_config: AgentConfig,
+                 store: TraceStore) -> None:
+        self.lm, self.lm_config, self.agent_config, self.store = lm, lm_config, agent_config, store
+        self.sandbox = Sandbox()
+        self.agents: dict[str, IbisAgent] = {}
+        self.gold: dict[str, ToolResult] = {}
+
+    def agent(self, db_name: str) -> IbisAgent:
+        if db_name not in self.agents:
+            self.agents[db_name] = build_agent(resolve_db(db_name), self.lm_config,
+                                               self.agent_config, store=self.store, lm=self.lm,
+                                               sandbox=self.sandbox)
+        return self.agents[db_name]
+
+    def run(self, task: Task, config: SynthConfig) -> TaskResult:
+        agent = self.agent(task.db)
+        judge = self._judge(task, agent) if task.gold_code else None
+        samples = []
+        for i in range(config.samples):
+            start = time.perf_counter()
+            prediction = agent(question=task.question, task_id=task.id, check=judge,
+                               temperature=None if config.samples == 1 else config.temperature,
+                               sample=i)
+            samples.append(sample_of(prediction, time.perf_counter() - start))
+        return TaskResult(task_id=task.id, db=task.db, question=task.question,
+                          difficulty=task.difficulty, ordered=task.ordered, samples=samples)
+
+    def _judge(self, task: Task, agent: IbisAgent) -> Callable[[str], bool | None]:
+        """EX of a verified program against the task's gold result (None: the gold failed)."""
+        if task.id not in self.gold:
+            self.gold[task.id] = execute(task.gold_code, agent.db, sandbox=self.sandbox,
+                                         max_rows=EX_ROWS)
+        gold = self.gold[task.id]
+
+        def judge(code: str) -> bool | None:
+            if not gold.ok:
+                return None
+            predicted = execute(code, agent.db, sandbox=self.sandbox, max_rows=EX_ROWS)
+            if not predicted.ok:
+                return False
+            return compare(ResultTable.from_tool_result(predicted),
+                           ResultTable.from_tool_result(gold), task.ordered).match
+
+        return judge
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+def sample_of(prediction: dspy.Prediction, seconds: float) -> Sample:
+    trace = prediction.trace
+    kind = prediction.attempt.result.kind
+    rounds = sum(step.name == "revise" for step in trace.steps)
+    correct = trace.correct
+    return Sample(
+        code=prediction.code, sql=prediction.sql,
+        compiled=kind not in ("compile_error", "rejected"), executed=bool(trace.verified),
+        correct=correct, rounds=rounds, first_try=bool(correct) and rounds == 0,
+        seconds=seconds, tokens=trace.tokens, error=prediction.answer.get("error"),
+        trace_id=trace.trace_id,
+    )
+
+
+def synthesize(
+    tasks: Iterable[Task],
+    out: Path,
+    lm: dspy.LM,
+    lm_config: LMConfig,
+    agent_config: AgentConfig,
+    config: SynthConfig,
+    tracker: Tracker | None = None,
+    store: TraceStore | None = None,
+    progress: bool = True,
+) -> list[TaskResult]:
+    """Run every task not yet in `out`; return all results in task order."""
+    tasks = list(tasks)
+    tracker = tracker or NullTracker()
+    store = store or TraceStore()
+    done = read_results(out)
+    todo = [t for t in tasks if t.id not in done]
+    writer = ResultWriter(out)
+    local = threading.local()
+    workers: list[Worker] = []
+    lock = threading.Lock()
+
+    def run(task: Task) -> TaskResult:
+        if not hasattr(local, "worker"):
+            local.worker = Worker(lm, lm_config, agent_config, store)
+            with lock:
+                workers.append(local.worker)
+        result = local.worker.run(task, config)
+        writer.write(result)
+        return result
+
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="tasks", unit="task",
+               disable=not progress)
+    try:
+        with ThreadPoolExecutor(max_workers=config.workers) as pool:
+            futures = [pool.submit(run, t) for t in todo]
+            for future in as_completed(futures):
+                result = future.result()
+                done[result.task_id] = result
+                first = result.samples[0]
+                tracker.log({"task/correct": float(bool(first.correct)),
+                             "task/verified": float(first.executed), "task/seconds": first.seconds})
+                bar.update(1)
+    finally:
+        bar.close()
+        writer.close()
+        for worker in workers:
+            worker.close()
+    return [done[t.id] for t in tasks if t.id in done]
+
+
+def run_record(results: list[TaskResult]) -> list[list[Any]]:
+    """Per-task rows for the tracker's table."""
+    return [[r.task_id, r.difficulty, r.question, s.correct, s.executed, s.rounds, s.seconds,
+             s.code] for r in results for s in r.samples[:1]]

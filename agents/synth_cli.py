@@ -1,0 +1,142 @@
+"""`devstarl synth` and `devstarl eval`: the pipeline over a task file, and its scores."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from agents.ask_cli import Adapter, ApiBase, Backend, Candidates, MaxTokens, Model, Rounds
+
+out = Console()
+
+Workers = Annotated[int, typer.Option(help="Tasks run at once (batched on a server backend).")]
+Samples = Annotated[int, typer.Option(help="Answers per task, sampled, for pass@k.")]
+Split = Annotated[str | None, typer.Option(help="Only tasks of this split (train, dev, test).")]
+Limit = Annotated[int | None, typer.Option(help="Only the first N tasks.")]
+DocsK = Annotated[int, typer.Option("--docs-k", help="Doc snippets per prompt (0: none).")]
+ReportDir = Annotated[Path | None, typer.Option(
+    "--report", help="Folder for the report (default: beside the results file).")]
+
+
+def synth(
+    tasks: Annotated[Path, typer.Argument(help="Task file (JSONL).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Results file (JSONL).")],
+    workers: Workers = 1,
+    samples: Samples = 1,
+    split: Split = None,
+    limit: Limit = None,
+    run_eval: Annotated[bool, typer.Option("--eval", help="Score the results when done.")] = False,
+    report: ReportDir = None,
+    backend: Backend = "local",
+    model: Model = "bundled",
+    adapter: Adapter = None,
+    api_base: ApiBase = None,
+    max_tokens: MaxTokens = 384,
+    rounds: Rounds = 2,
+    candidates: Candidates = 1,
+    docs_k: DocsK = 3,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+) -> None:
+    """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
+    from agents.config import AgentConfig
+    from agents.lm import LMConfig, make_lm
+    from agents.synth import SynthConfig, run_record, synthesize
+    from agents.tasks import load_tasks
+    from agents.tracking import start_run
+
+    splits = (split,) if split else None
+    task_list = load_tasks(tasks, splits=splits)[:limit]
+    lm_config = LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
+                         max_tokens=max_tokens, seed=seed).validate()
+    agent_config = AgentConfig(rounds=rounds, candidates=candidates, docs_k=docs_k)
+    synth_config = SynthConfig(workers=workers, samples=samples)
+    meta = run_meta(tasks, lm_config, agent_config, synth_config, split, limit)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    meta_path(output).write_text(json.dumps(meta, indent=2) + "\n")
+    tracker = start_run("synth", meta)
+    try:
+        results = synthesize(task_list, output, make_lm(lm_config), lm_config, agent_config,
+                             synth_config, tracker)
+        tracker.table("tasks", ["task", "difficulty", "question", "correct", "verified",
+                                "rounds", "seconds", "code"], run_record(results))
+        if run_eval:
+            summary = _evaluate(results, meta, report or output.parent)
+            tracker.summary(flatten(summary))
+    finally:
+        tracker.finish()
+    out.print(f"{len(results)} results in {output}")
+
+
+def evaluate_cmd(
+    results: Annotated[Path, typer.Argument(help="Results file written by synth.")],
+    report: ReportDir = None,
+) -> None:
+    """Score a results file: EX, comp@k, exec@k, pass@k, rounds, latency, tokens; a report."""
+    from agents.synth import read_results
+    from agents.tracking import start_run
+    from tools.errors import DevstarlError
+
+    if not results.is_file():
+        raise DevstarlError(f"results file not found: {results}")
+    found = list(read_results(results).values())
+    if not found:
+        raise DevstarlError(f"no results in {results}")
+    meta = json.loads(meta_path(results).read_text()) if meta_path(results).exists() else {}
+    tracker = start_run("eval", meta)
+    try:
+        summary = _evaluate(found, meta, report or results.parent)
+        tracker.summary(flatten(summary))
+    finally:
+        tracker.finish()
+
+
+def _evaluate(results: list, meta: dict[str, Any], folder: Path) -> dict[str, Any]:
+    from agents.evaluate import summarize
+    from agents.report import print_summary, write_report
+
+    summary = {**summarize(results), "run": meta}
+    print_summary(summary)
+    for path in write_report(summary, results, folder):
+        out.print(f"wrote {path}")
+    return summary
+
+
+def run_meta(tasks: Path, lm_config: Any, agent_config: Any, synth_config: Any,
+             split: str | None, limit: int | None) -> dict[str, Any]:
+    """What every eval records: model, adapter, config hash, task-file hash and seed."""
+    config = {"lm": lm_config.to_dict(), "agent": asdict(agent_config),
+              "synth": asdict(synth_config), "split": split, "limit": limit}
+    return {
+        **config,
+        "model": lm_config.model,
+        "adapter": lm_config.adapter,
+        "seed": lm_config.seed,
+        "config_hash": _hash(json.dumps(config, sort_keys=True).encode()),
+        "task_file": str(tasks),
+        "task_file_hash": _hash(tasks.read_bytes()),
+    }
+
+
+def meta_path(results: Path) -> Path:
+    return results.with_name(results.name + ".meta.json")
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= flatten(value, name + "/")
+        elif isinstance(value, int | float | str | bool) or value is None:
+            flat[name] = value
+    return flat
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]

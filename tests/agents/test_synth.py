@@ -1,0 +1,67 @@
+"""Batch synthesis: resumable, exactly once per task, killed or not."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agents.synth import read_results
+from tests.agents.fakes import scripted_server
+
+DEVSTARL = [sys.executable, "-m", "agents"]
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
+COUNT = "```python\nflights.agg(n_flights=_.count())\n```"
+
+
+def synth_cmd(api_base: str, out: Path, *extra: str) -> list[str]:
+    return [*DEVSTARL, "synth", str(TASKS), "-o", str(out), "--backend", "server",
+            "--model", "base", "--api-base", api_base, "--limit", "12", "--rounds", "0",
+            "--docs-k", "0", *extra]
+
+
+def ids_in(path: Path) -> list[str]:
+    return [json.loads(line)["task_id"] for line in path.read_text().splitlines()]
+
+
+def test_kill_9_then_resume_has_every_task_once(tmp_path: Path, demo_db) -> None:
+    out = tmp_path / "results.jsonl"
+    env = os.environ.copy()
+    with scripted_server(COUNT, delay=0.3) as api_base:
+        proc = subprocess.Popen(synth_cmd(api_base, out, "--workers", "2"), env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not out.exists() or len(ids_in(out)) < 4):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        written = ids_in(out)
+        assert 4 <= len(written) < 12  # killed halfway
+        with out.open("a") as f:
+            f.write('{"task_id": "nyc-0')  # a torn write, as a kill mid-line leaves
+        done = subprocess.run(synth_cmd(api_base, out, "--workers", "2"), env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    final = ids_in(out)
+    assert sorted(final) == sorted(set(final)) and len(final) == 12
+    assert final[: len(written)] == written  # what was written stays as it was
+    results = read_results(out)
+    assert set(results) == {f"nyc-{i:03d}" for i in range(1, 13)}
+
+
+def test_results_carry_ex_verdicts(tmp_path: Path, demo_db) -> None:
+    out = tmp_path / "results.jsonl"
+    with scripted_server(COUNT) as api_base:
+        done = subprocess.run(synth_cmd(api_base, out, "--limit", "2", "--eval"),
+                              env=os.environ.copy(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = read_results(out)
+    first = results["nyc-001"].samples[0]  # "How many flights ... in total?": the gold answer
+    assert first.executed and first.correct and first.first_try and first.rounds == 0
+    assert results["nyc-002"].samples[0].correct is False  # same program, other question
+    assert (tmp_path / "results.jsonl.meta.json").exists()
