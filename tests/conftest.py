@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,10 @@ from tools.schema import Schema, inspect  # noqa: E402
 # ../shared/sample-dbs beside the checkout, else the workplace's shared folder.
 SAMPLE_DB_PLACES = [Path(__file__).resolve().parents[2] / "shared" / "sample-dbs",
                     Path("/work/shared/sample-dbs")]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(os.environ["DEVSTARL_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
