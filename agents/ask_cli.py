@@ -21,7 +21,8 @@ err = Console(stderr=True)
 Db = Annotated[str | None, typer.Option("--db", help="DuckDB file, Ibis URL, or 'demo'.")]
 Backend = Annotated[str, typer.Option(help=LMConfig.help()["backend"])]
 Model = Annotated[str, typer.Option(help=LMConfig.help()["model"])]
-Adapter = Annotated[str | None, typer.Option(help=LMConfig.help()["adapter"])]
+Adapter = Annotated[str | None, typer.Option(help=LMConfig.help()["adapter"] + (
+    " Default: the database's registered adapter, if any; 'none' for the base model."))]
 ApiBase = Annotated[str | None, typer.Option("--api-base", help=LMConfig.help()["api_base"])]
 MaxTokens = Annotated[int, typer.Option(help=LMConfig.help()["max_tokens"])]
 Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]

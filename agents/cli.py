@@ -1,4 +1,9 @@
-"""The `devstarl` command line."""
+"""The `devstarl` command line.
+
+This module is the composition root: the one place in `agents` that imports `finetune` (to
+register its commands). Nothing else in `agents` may, so the package dependencies still point
+one way: tools, retrieval <- agents <- finetune.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from rich.table import Table as RichTable
 
 from agents import ask_cli, synth_cli
 from agents.traces_cli import traces_app
+from finetune import finetune_cli
 from tools.errors import DevstarlError
 
 app = typer.Typer(
@@ -30,6 +36,7 @@ app.command("chat")(ask_cli.chat)
 app.add_typer(traces_app, name="traces")
 app.command("synth")(synth_cli.synth)
 app.command("eval")(synth_cli.evaluate_cmd)
+app.command("finetune")(finetune_cli.finetune)
 
 out = Console()
 err = Console(stderr=True)

@@ -94,9 +94,13 @@ class IbisAgent(dspy.Module):
             attempt=attempt, trace=trace,
         )
 
-    def _solve(self, question: str, trace: Trace, sampling: dict[str, Any]) -> Attempt:
+    def draft_inputs(self, question: str, trace: Trace | None = None) -> dict[str, str]:
+        """The draft module's inputs for `question`; fine-tuning data is built from these too."""
         docs = self._docs(retrieval.question_query(question, self._terms), trace, "retrieve")
-        inputs = {"question": question, "tables": self._tables, "docs": docs}
+        return {"question": question, "tables": self._tables, "docs": docs}
+
+    def _solve(self, question: str, trace: Trace, sampling: dict[str, Any]) -> Attempt:
+        inputs = self.draft_inputs(question, trace)
         codes = self._call(self.draft, inputs, trace, "draft", "code", sampling,
                            self.config.candidates)
         attempt = self._pick([self._check(code, trace) for code in codes], trace)
@@ -190,14 +194,15 @@ class IbisAgent(dspy.Module):
                                 seconds=result.seconds))
         return result
 
-    def _docs(self, query: str, trace: Trace, name: str) -> str:
+    def _docs(self, query: str, trace: Trace | None, name: str) -> str:
         if self.config.docs_k == 0:
             return ""
         start = time.perf_counter()
         docs = retrieval.search(query, self.config.docs_k)
-        trace.steps.append(Step(name=name, inputs={"query": query},
-                                outputs={"docs": [d.id for d in docs]},
-                                seconds=time.perf_counter() - start))
+        if trace is not None:
+            trace.steps.append(Step(name=name, inputs={"query": query},
+                                    outputs={"docs": [d.id for d in docs]},
+                                    seconds=time.perf_counter() - start))
         return "\n\n".join(d.snippet() for d in docs)
 
 

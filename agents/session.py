@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import dspy
@@ -9,6 +10,7 @@ import dspy
 from agents.config import AgentConfig
 from agents.lm import LMConfig, make_lm
 from agents.pipeline import IbisAgent
+from agents.registry import registered
 from agents.traces import TraceStore
 from tools.database import Database, resolve
 from tools.sandbox import Sandbox
@@ -22,6 +24,15 @@ def model_label(config: LMConfig) -> str:
     return Path(config.model).name if config.backend == "local" else config.model
 
 
+def with_registered_adapter(config: LMConfig, db_name: str) -> LMConfig:
+    """`config` with the adapter registered for `db_name` when it names none ("none" = base)."""
+    if config.adapter == "none":
+        return replace(config, adapter=None)
+    if config.adapter is None and (path := registered(db_name)) is not None:
+        return replace(config, adapter=str(path) if config.backend == "local" else path.name)
+    return config
+
+
 def build_agent(
     db: str | Database | None,
     lm_config: LMConfig | None = None,
@@ -33,9 +44,11 @@ def build_agent(
     """An agent over `db` (None = the demo) tracing into `store` (default: the trace store).
 
     Pass `lm` to share one LM (and its loaded model) between agents; else one is made from
-    `lm_config`."""
-    lm_config = (lm_config or LMConfig()).validate()
+    `lm_config`, with the database's registered adapter unless it names one (or "none")."""
     database = db if isinstance(db, Database) else resolve(db)
+    if lm is None:
+        lm_config = with_registered_adapter(lm_config or LMConfig(), database.name)
+    lm_config = (lm_config or LMConfig()).validate()
     schema = inspect(database)
     adapter = Path(lm_config.adapter).name if lm_config.adapter else None
     agent = IbisAgent(database, schema, agent_config, sandbox=sandbox,

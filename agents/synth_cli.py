@@ -46,14 +46,19 @@ def synth(
     """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
     from agents.config import AgentConfig
     from agents.lm import LMConfig, make_lm
+    from agents.session import with_registered_adapter
     from agents.synth import SynthConfig, run_record, synthesize
-    from agents.tasks import load_tasks
+    from agents.tasks import load_tasks, resolve_db
     from agents.tracking import start_run
 
     splits = (split,) if split else None
     task_list = load_tasks(tasks, splits=splits)[:limit]
     lm_config = LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
-                         max_tokens=max_tokens, seed=seed).validate()
+                         max_tokens=max_tokens, seed=seed)
+    databases = {t.db for t in task_list}
+    if len(databases) == 1:  # one LM serves every worker: one database's adapter
+        lm_config = with_registered_adapter(lm_config, resolve_db(databases.pop()).name)
+    lm_config = lm_config.validate()
     agent_config = AgentConfig(rounds=rounds, candidates=candidates, docs_k=docs_k)
     synth_config = SynthConfig(workers=workers, samples=samples)
     meta = run_meta(tasks, lm_config, agent_config, synth_config, split, limit)

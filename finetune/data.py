@@ -1,0 +1,145 @@
+"""Training data: verified tasks and successful traces as chat examples, in the exact format the
+pipeline prompts with (the same agent builds the inputs, the same adapter formats them).
+
+Nothing from a test split ever gets in: tasks go through `training_tasks`, and every example's
+question is checked against the test split of every known task set, by id and by text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.adapter import CodeAdapter
+from agents.config import AgentConfig
+from agents.pipeline import IbisAgent
+from agents.signatures import DraftIbis, Revise
+from agents.tasks import Task, load_tasks, resolve_db, training_tasks
+from agents.traces import Trace
+from tools.errors import DevstarlError
+from tools.schema import inspect
+
+TASK_SETS = Path(__file__).resolve().parents[1] / "bench" / "tasks"
+
+
+class SplitLeak(DevstarlError):
+    """A test-split task was about to become training data."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One chat example: the prompt messages and the assistant's reply, plus where it came from."""
+
+    messages: list[dict[str, str]]
+    source: str  # "task:<id>" or "trace:<id>"
+    question: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"messages": self.messages, "source": self.source, "question": self.question}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Example:
+        return cls(data["messages"], data["source"], data["question"])
+
+
+def normalize(question: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", question.lower()).strip()
+
+
+def held_out(folder: Path = TASK_SETS) -> tuple[set[str], set[str]]:
+    """Ids and normalized questions of every test-split task in the project's task sets."""
+    ids, questions = set(), set()
+    for path in sorted(folder.glob("*.jsonl")):
+        for task in load_tasks(path):
+            if task.split == "test":
+                ids.add(task.id)
+                questions.add(normalize(task.question))
+    return ids, questions
+
+
+def task_examples(tasks: Iterable[Task], docs_k: int = 3) -> list[Example]:
+    """Draft examples from tasks with gold programs (test-split tasks are dropped first)."""
+    agents: dict[str, IbisAgent] = {}
+    examples = []
+    adapter = CodeAdapter()
+    for task in training_tasks(list(tasks)):
+        if not task.gold_code:
+            continue
+        if task.db not in agents:
+            db = resolve_db(task.db)
+            agents[task.db] = IbisAgent(db, inspect(db), AgentConfig(docs_k=docs_k))
+        inputs = agents[task.db].draft_inputs(task.question)
+        chat = adapter.format_finetune_data(DraftIbis, [], inputs, {"code": task.gold_code})
+        examples.append(Example(chat["messages"], f"task:{task.id}", task.question))
+    return examples
+
+
+def trace_examples(traces: Iterable[Trace]) -> list[Example]:
+    """From verified traces (and correct, when a gold answer was known): the draft prompt with
+    the final program, and each revise prompt that led to it."""
+    adapter = CodeAdapter()
+    examples = []
+    for trace in traces:
+        if not trace.verified or trace.correct is False or not trace.final_code:
+            continue
+        for step in trace.steps:
+            if step.name == "draft" and step.messages:
+                reply = adapter.format_assistant_message_content(
+                    DraftIbis, {"code": trace.final_code})
+            elif step.name == "revise" and step.messages and (
+                    step.outputs.get("fixed_code") == trace.final_code):
+                reply = adapter.format_assistant_message_content(
+                    Revise, {"fixed_code": trace.final_code})
+            else:
+                continue
+            messages = [*step.messages, {"role": "assistant", "content": reply}]
+            examples.append(Example(messages, f"trace:{trace.trace_id}", trace.question))
+    return examples
+
+
+def guard(examples: list[Example], trace_task_ids: dict[str, str | None] | None = None
+          ) -> list[Example]:
+    """Drop nothing silently: raise if any example comes from the test split."""
+    ids, questions = held_out()
+    for ex in examples:
+        task_id = ex.source.removeprefix("task:") if ex.source.startswith("task:") else (
+            (trace_task_ids or {}).get(ex.source.removeprefix("trace:")))
+        if task_id in ids or normalize(ex.question) in questions:
+            raise SplitLeak(f"example from {ex.source} is a test-split question: {ex.question!r}")
+    return examples
+
+
+def dedupe(examples: Iterable[Example]) -> list[Example]:
+    seen, kept = set(), []
+    for ex in examples:
+        key = json.dumps(ex.messages, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            kept.append(ex)
+    return kept
+
+
+def data_hash(examples: list[Example]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(json.dumps(ex.messages, sort_keys=True) for ex in examples):
+        digest.update(key.encode())
+    return digest.hexdigest()[:16]
+
+
+def write_examples(examples: list[Example], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(ex.to_dict(), ensure_ascii=False) + "\n"
+                            for ex in examples))
+
+
+def read_examples(path: Path) -> list[Example]:
+    try:
+        return [Example.from_dict(json.loads(line)) for line in path.read_text().splitlines()
+                if line.strip()]
+    except (OSError, ValueError, KeyError) as e:
+        raise DevstarlError(f"cannot read training examples from {path}: {e}") from e

@@ -1,0 +1,64 @@
+"""`devstarl finetune`: LoRA SFT on task files and/or verified traces."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+out = Console()
+
+
+def finetune(
+    data: Annotated[list[Path] | None, typer.Argument(
+        help="Task files (JSONL) whose gold programs become examples; test splits are dropped.")
+    ] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Adapter folder to write.")
+                      ] = Path("adapter"),
+    base: Annotated[str, typer.Option(help="'bundled' or a Hugging Face model folder.")
+                    ] = "bundled",
+    from_traces: Annotated[bool, typer.Option(
+        "--from-traces", help="Add verified (and, where judged, correct) traces.")] = False,
+    db: Annotated[str | None, typer.Option(help="With --from-traces: only this database.")
+                  ] = None,
+    epochs: Annotated[int, typer.Option(help="Most passes over the data.")] = 3,
+    rank: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-4,
+    batch_size: Annotated[int, typer.Option(help="Examples per step.")] = 8,
+    docs_k: Annotated[int, typer.Option("--docs-k", help="Doc snippets per prompt, as in ask.")
+                      ] = 3,
+    seed: Annotated[int, typer.Option(help="Shuffling and initialization seed.")] = 0,
+) -> None:
+    """Fine-tune a LoRA adapter on verified programs; writes the peft files and an adapter card."""
+    from agents.tasks import load_tasks
+    from agents.traces import TraceStore
+    from agents.tracking import start_run
+    from finetune.data import dedupe, guard, task_examples, trace_examples
+    from finetune.train import TrainConfig, TrainError, train
+
+    config = TrainConfig(base=base, rank=rank, alpha=2 * rank, lr=lr, epochs=epochs,
+                         batch_size=batch_size, seed=seed)
+    examples = []
+    for path in data or []:
+        examples += task_examples(load_tasks(path), docs_k=docs_k)
+    trace_ids: dict[str, str | None] = {}
+    if from_traces:
+        traces = list(TraceStore().iter(db=db, verified=True))
+        trace_ids = {t.trace_id: t.task_id for t in traces}
+        examples += trace_examples(traces)
+    if not examples:
+        raise TrainError("no training examples: pass task files and/or --from-traces")
+    examples = dedupe(guard(examples, trace_ids))
+    out.print(f"{len(examples)} examples")
+    tracker = start_run("finetune", asdict(config) | {"examples": len(examples)})
+    try:
+        card = train(examples, output, config, tracker)
+        tracker.summary(card["training"])
+    finally:
+        tracker.finish()
+    stats = card["training"]
+    out.print(f"adapter: {output}  ({stats['steps']} steps, {stats['seconds']} s, "
+              f"best dev loss {stats['best_dev_loss']:.3f})")
