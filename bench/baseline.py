@@ -33,8 +33,8 @@ from agents.report import write_report  # noqa: E402
 from agents.synth import SynthConfig, synthesize  # noqa: E402
 from agents.synth_cli import run_meta  # noqa: E402
 from agents.tasks import load_tasks  # noqa: E402
-from agents.tracking import start_run  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
+from agents.tracking import start_run  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
