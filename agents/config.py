@@ -22,7 +22,10 @@ class AgentConfig:
     temperature: float = field(
         default=0.8, metadata={"help": "sampling temperature when candidates > 1"}
     )
-    docs_k: int = field(default=3, metadata={"help": "Ibis doc snippets retrieved per prompt"})
+    docs_k: int = field(default=2, metadata={"help": "Ibis doc snippets retrieved per prompt"})
+    link_tables: bool = field(
+        default=True, metadata={"help": "show only the tables the question is about"}
+    )
     reflect_max_tokens: int = field(
         default=96, metadata={"help": "most tokens of a reflection (code replies use the LM's)"}
     )

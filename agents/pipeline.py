@@ -18,6 +18,7 @@ from dspy.utils.exceptions import AdapterParseError
 import retrieval
 from agents.adapter import CLOSING_FENCE, CODE_FIELDS, CodeAdapter
 from agents.config import AgentConfig
+from agents.linking import link_tables
 from agents.signatures import DraftIbis, Reflect, Revise
 from agents.traces import Step, Trace, TraceStore
 from tools.calls import compile_code, execute, execute_on_sample
@@ -97,7 +98,9 @@ class IbisAgent(dspy.Module):
     def draft_inputs(self, question: str, trace: Trace | None = None) -> dict[str, str]:
         """The draft module's inputs for `question`; fine-tuning data is built from these too."""
         docs = self._docs(retrieval.question_query(question, self._terms), trace, "retrieve")
-        return {"question": question, "tables": self._tables, "docs": docs}
+        tables = (self.schema.render(link_tables(question, self.schema))
+                  if self.config.link_tables else self._tables)
+        return {"question": question, "tables": tables, "docs": docs}
 
     def _solve(self, question: str, trace: Trace, sampling: dict[str, Any]) -> Attempt:
         inputs = self.draft_inputs(question, trace)
@@ -107,12 +110,12 @@ class IbisAgent(dspy.Module):
         for _ in range(self.config.rounds):
             if attempt.ok:
                 break
-            attempt = self._revise(question, attempt, trace, sampling)
+            attempt = self._revise(question, inputs["tables"], attempt, trace, sampling)
         return attempt
 
-    def _revise(self, question: str, failed: Attempt, trace: Trace, sampling: dict[str, Any]
-                ) -> Attempt:
-        base = {"question": question, "tables": self._tables, "code": failed.code,
+    def _revise(self, question: str, tables: str, failed: Attempt, trace: Trace,
+                sampling: dict[str, Any]) -> Attempt:
+        base = {"question": question, "tables": tables, "code": failed.code,
                 "feedback": failed.feedback}
         (diagnosis,) = self._call(self.reflect, base, trace, "reflect", "diagnosis", sampling)
         docs = self._docs(retrieval.error_query(failed.feedback, failed.code), trace,

@@ -40,7 +40,7 @@ def synth(
     max_tokens: MaxTokens = 384,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
-    docs_k: DocsK = 3,
+    docs_k: DocsK = 2,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
 ) -> None:
     """Run the pipeline over a task file; resumable (finished task ids are skipped)."""

@@ -40,7 +40,7 @@ RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
 RUNS = {
     "zero_shot": AgentConfig(rounds=0, candidates=1, docs_k=0),
-    "pipeline": AgentConfig(rounds=2, candidates=3, docs_k=3),
+    "pipeline": AgentConfig(rounds=2, candidates=3),
 }
 
 

@@ -62,8 +62,9 @@ def held_out(folder: Path = TASK_SETS) -> tuple[set[str], set[str]]:
     return ids, questions
 
 
-def task_examples(tasks: Iterable[Task], docs_k: int = 3) -> list[Example]:
-    """Draft examples from tasks with gold programs (test-split tasks are dropped first)."""
+def task_examples(tasks: Iterable[Task], config: AgentConfig | None = None) -> list[Example]:
+    """Draft examples from tasks with gold programs (test-split tasks are dropped first),
+    prompted as an agent with `config` (docs, linking) would prompt."""
     agents: dict[str, IbisAgent] = {}
     examples = []
     adapter = CodeAdapter()
@@ -72,7 +73,7 @@ def task_examples(tasks: Iterable[Task], docs_k: int = 3) -> list[Example]:
             continue
         if task.db not in agents:
             db = resolve_db(task.db)
-            agents[task.db] = IbisAgent(db, inspect(db), AgentConfig(docs_k=docs_k))
+            agents[task.db] = IbisAgent(db, inspect(db), config or AgentConfig())
         inputs = agents[task.db].draft_inputs(task.question)
         chat = adapter.format_finetune_data(DraftIbis, [], inputs, {"code": task.gold_code})
         examples.append(Example(chat["messages"], f"task:{task.id}", task.question))

@@ -29,10 +29,11 @@ def finetune(
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-4,
     batch_size: Annotated[int, typer.Option(help="Examples per step.")] = 8,
     docs_k: Annotated[int, typer.Option("--docs-k", help="Doc snippets per prompt, as in ask.")
-                      ] = 3,
+                      ] = 2,
     seed: Annotated[int, typer.Option(help="Shuffling and initialization seed.")] = 0,
 ) -> None:
     """Fine-tune a LoRA adapter on verified programs; writes the peft files and an adapter card."""
+    from agents.config import AgentConfig
     from agents.tasks import load_tasks
     from agents.traces import TraceStore
     from agents.tracking import start_run
@@ -43,7 +44,7 @@ def finetune(
                          batch_size=batch_size, seed=seed)
     examples = []
     for path in data or []:
-        examples += task_examples(load_tasks(path), docs_k=docs_k)
+        examples += task_examples(load_tasks(path), AgentConfig(docs_k=docs_k))
     trace_ids: dict[str, str | None] = {}
     if from_traces:
         traces = list(TraceStore().iter(db=db, verified=True))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -69,23 +71,27 @@ class Schema:
         text = json.dumps(self.ibis_schema(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def render(self) -> str:
-        """A compact text summary for a prompt: one block per table."""
+    def render(self, tables: Iterable[str] | None = None, max_values: int = 4) -> str:
+        """A compact text summary for a prompt: one block per table (all, or just `tables`)."""
+        wanted = None if tables is None else set(tables)
         blocks = []
         for t in self.tables:
+            if wanted is not None and t.name not in wanted:
+                continue
             cols = []
             for c in t.columns:
-                text = f"{c.name} {c.type.lstrip('!')}"
+                text = f"{c.name} {short_type(c.type)}"
                 if c.values:
-                    text += " (e.g. " + ", ".join(repr(v) for v in c.values) + ")"
+                    text += " (e.g. " + ", ".join(repr(v) for v in c.values[:max_values]) + ")"
                 cols.append(text)
             lines = [f"table {t.name} ({t.rows} rows): " + ", ".join(cols)]
             if t.primary_key:
                 lines.append(f"  primary key: {', '.join(t.primary_key)}")
             for fk in t.foreign_keys:
-                lines.append(
-                    f"  {', '.join(fk.columns)} -> {fk.ref_table}.{', '.join(fk.ref_columns)}"
-                )
+                if wanted is None or fk.ref_table in wanted:
+                    lines.append(
+                        f"  {', '.join(fk.columns)} -> {fk.ref_table}.{', '.join(fk.ref_columns)}"
+                    )
             blocks.append("\n".join(lines))
         return "\n".join(blocks)
 
@@ -105,6 +111,17 @@ class Schema:
             for t in data["tables"]
         ]
         return cls(db=data["db"], tables=tables, version=data.get("version", SCHEMA_VERSION))
+
+
+def short_type(dtype: str) -> str:
+    """An ibis dtype as a prompt shows it: int32 -> int, float64 -> float, timestamp(6) ->
+    timestamp; nullability markers dropped."""
+    text = dtype.lstrip("!")
+    for pattern, short in ((r"u?int\d*$", "int"), (r"float\d*$", "float"),
+                           (r"timestamp\b", "timestamp"), (r"decimal\b", "decimal")):
+        if re.match(pattern, text):
+            return short
+    return text
 
 
 def inspect(db: Database, refresh: bool = False) -> Schema:
