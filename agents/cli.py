@@ -20,7 +20,7 @@ from rich.table import Table as RichTable
 
 from agents import ask_cli, synth_cli
 from agents.traces_cli import traces_app
-from finetune import finetune_cli
+from finetune import bootstrap_cli, finetune_cli
 from tools.errors import DevstarlError
 
 app = typer.Typer(
@@ -37,6 +37,8 @@ app.add_typer(traces_app, name="traces")
 app.command("synth")(synth_cli.synth)
 app.command("eval")(synth_cli.evaluate_cmd)
 app.command("finetune")(finetune_cli.finetune)
+app.command("learn")(finetune_cli.learn)
+app.command("bootstrap")(bootstrap_cli.bootstrap)
 
 out = Console()
 err = Console(stderr=True)

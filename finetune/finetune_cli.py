@@ -63,3 +63,31 @@ def finetune(
     stats = card["training"]
     out.print(f"adapter: {output}  ({stats['steps']} steps, {stats['seconds']} s, "
               f"best dev loss {stats['best_dev_loss']:.3f})")
+
+
+def learn(
+    db: Annotated[str, typer.Option("--db", help="'demo', a sample database's name, a DuckDB "
+                                                 "file or an Ibis URL.")] = "demo",
+    n: Annotated[int, typer.Option("-n", help="Bootstrapped tasks to draw.")] = 300,
+    epochs: Annotated[int, typer.Option(help="Most passes over the data.")] = 2,
+    max_examples: Annotated[int, typer.Option(help="Training examples at most.")] = 240,
+    seed: Annotated[int, typer.Option(help="Seed for sampling, splits and training.")] = 0,
+) -> None:
+    """One turn of the learning loop: bootstrap, fine-tune, compare with the current adapter on
+    held-out tasks, and register the new adapter for the database if it wins."""
+    from agents.tracking import start_run
+    from finetune.learn import LearnConfig
+    from finetune.learn import learn as run
+    from finetune.train import TrainConfig
+
+    config = LearnConfig(n=n, max_examples=max_examples, seed=seed,
+                         train=TrainConfig(epochs=epochs, seed=seed))
+    tracker = start_run("learn", asdict(config) | {"db": db})
+    try:
+        report = run(db, config, tracker)
+    finally:
+        tracker.finish()
+    verdict = "registered" if report["registered"] else "not registered (no gain)"
+    out.print(f"{report['db']}: held-out EX {report['previous_heldout_ex']:.3f} -> "
+              f"{report['adapter_heldout_ex']:.3f}; adapter {report['adapter']} {verdict}; "
+              f"{report['total_s']:.0f} s in all")

@@ -1,0 +1,97 @@
+"""A LoRA test proves what it claims: base weights unchanged, adapter weights moved, and the
+reloaded adapter changes what the model generates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from finetune.data import Example
+from finetune.train import CARD, TrainConfig, TrainError, encode, train
+
+REPLY = "```python\nairlines.filter(_.carrier == 'AA')\n```"
+
+
+def examples() -> list[Example]:
+    return [Example([{"role": "system", "content": "Write Ibis."},
+                     {"role": "user", "content": f"Question {i}: American Airlines?"},
+                     {"role": "assistant", "content": REPLY}], f"task:t{i}", f"q{i}")
+            for i in range(4)]
+
+
+@pytest.fixture(scope="module")
+def trained(bundled: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("adapters") / "tiny"
+    config = TrainConfig(rank=8, alpha=16, epochs=12, batch_size=4, lr=1e-2, dev_fraction=0.0,
+                         patience=10)
+    train(examples(), out, config, progress=False)
+    return out
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_loss_is_on_the_reply_only(bundled: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(bundled)
+    enc = encode(tokenizer, examples()[0])
+    reply = tokenizer.decode([t for t, label in zip(enc.input_ids, enc.labels, strict=True)
+                              if label != -100])
+    assert reply.startswith(REPLY) and reply.strip().endswith("<|im_end|>")
+
+
+def test_adapter_and_card_are_written(trained: Path) -> None:
+    card = json.loads((trained / CARD).read_text())
+    assert card["base_model"] == "bundled" and card["data"]["size"] == 4
+    assert card["training"]["steps"] == 12 and card["hyperparameters"]["rank"] == 8
+    assert (trained / "adapter_config.json").is_file()
+
+
+def test_base_unchanged_and_adapter_moved(bundled: Path, trained: Path) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    weights = bundled / "model.safetensors"
+    before = _sha(weights)
+    base = AutoModelForCausalLM.from_pretrained(bundled, dtype=torch.float32)
+    original = {k: v.clone() for k, v in base.state_dict().items()}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated",
+                                FutureWarning)
+        tuned = PeftModel.from_pretrained(base, trained)
+    lora_b = [v for k, v in tuned.state_dict().items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # lora_B starts at zero
+    for name, value in tuned.get_base_model().state_dict().items():
+        key = name.replace(".base_layer", "")
+        if "lora_" not in name and key in original:
+            assert torch.equal(value, original[key]), name
+    assert _sha(weights) == before
+
+
+def test_reloaded_adapter_changes_generation(bundled: Path, trained: Path) -> None:
+    from dspy.lm15 import Config, Message, Request
+
+    from agents.lm import LMConfig, make_lm
+
+    def answer(adapter: str | None) -> str:
+        lm = make_lm(LMConfig(adapter=adapter, cache=False, max_tokens=24))
+        request = Request(model=lm.model, system="Write Ibis.",
+                          messages=(Message.user("Question 1: American Airlines?"),),
+                          config=Config(max_tokens=24))
+        return lm(request).text
+
+    base, tuned = answer(None), answer(str(trained))
+    assert base != tuned
+    assert "airlines.filter" in tuned
+
+
+def test_no_examples_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TrainError, match="no training examples"):
+        train([], tmp_path / "x")
