@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -90,6 +91,7 @@ class TraceStore:
         self.path = path or data_dir() / "traces.sqlite"
         self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._con.execute("PRAGMA journal_mode = WAL")
+        self._lock = threading.Lock()  # one connection, shared by synth's worker threads
         self._migrate()
 
     def _migrate(self) -> None:
@@ -101,7 +103,7 @@ class TraceStore:
                 self._con.execute(f"PRAGMA user_version = {i}")
 
     def append(self, trace: Trace) -> None:
-        with self._con:
+        with self._lock, self._con:
             self._con.execute("BEGIN")
             self._con.execute(
                 "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
