@@ -118,8 +118,8 @@ class IbisAgent(dspy.Module):
         base = {"question": question, "tables": tables, "code": failed.code,
                 "feedback": failed.feedback}
         (diagnosis,) = self._call(self.reflect, base, trace, "reflect", "diagnosis", sampling)
-        docs = self._docs(retrieval.error_query(failed.feedback, failed.code), trace,
-                          "retrieve_on_error")
+        query = retrieval.error_query(failed.feedback, failed.code, self._terms)
+        docs = self._docs(query, trace, "retrieve_on_error")
         (code,) = self._call(self.revise, {**base, "docs": docs, "diagnosis": diagnosis}, trace,
                              "revise", "fixed_code", sampling)
         return self._check(code, trace)
@@ -201,7 +201,8 @@ class IbisAgent(dspy.Module):
         if self.config.docs_k == 0:
             return ""
         start = time.perf_counter()
-        docs = retrieval.search(query, self.config.docs_k)
+        # An empty query means a data error (say, a misspelt column): no API doc helps.
+        docs = retrieval.search(query, self.config.docs_k) if query else []
         if trace is not None:
             trace.steps.append(Step(name=name, inputs={"query": query},
                                     outputs={"docs": [d.id for d in docs]},
