@@ -48,8 +48,7 @@ def ask(
 
     if not question.strip():
         raise DevstarlError("empty question")
-    lm = LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
-                  max_tokens=max_tokens)
+    lm = lm_config(backend, model, adapter, api_base, max_tokens)
     agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates))
     prediction = agent(question=question)
     record = answer_record(prediction)
@@ -77,8 +76,7 @@ def chat(
     """
     from agents.session import build_agent
 
-    lm = LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
-                  max_tokens=max_tokens)
+    lm = lm_config(backend, model, adapter, api_base, max_tokens)
     agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates))
     _enable_history()
     out.print(f"[bold]{agent.db.name}[/bold]: ask a question, or \\help")
@@ -104,6 +102,13 @@ def chat(
             err.print("interrupted; the trace so far is saved")
             continue
         show_answer(last, show_trace=False)
+
+
+def lm_config(backend: str, model: str, adapter: str | None, api_base: str | None,
+              max_tokens: int, **more: Any) -> LMConfig:
+    """The LMConfig the shared model options describe (ask, chat, synth)."""
+    return LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
+                    max_tokens=max_tokens, **more)
 
 
 def _chat_command(line: str, agent: Any, last: dict[str, Any] | None) -> None:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from agents.ask_cli import Adapter, ApiBase, Backend, Candidates, MaxTokens, Model, Rounds
+from agents.ask_cli import lm_config as make_lm_config
 
 out = Console()
 
@@ -45,7 +46,7 @@ def synth(
 ) -> None:
     """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
     from agents.config import AgentConfig
-    from agents.lm import LMConfig, make_lm
+    from agents.lm import make_lm
     from agents.session import with_registered_adapter
     from agents.synth import SynthConfig, run_record, synthesize
     from agents.tasks import load_tasks, resolve_db
@@ -53,8 +54,7 @@ def synth(
 
     splits = (split,) if split else None
     task_list = load_tasks(tasks, splits=splits)[:limit]
-    lm_config = LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
-                         max_tokens=max_tokens, seed=seed)
+    lm_config = make_lm_config(backend, model, adapter, api_base, max_tokens, seed=seed)
     databases = {t.db for t in task_list}
     if len(databases) == 1:  # one LM serves every worker: one database's adapter
         lm_config = with_registered_adapter(lm_config, resolve_db(databases.pop()).name)
