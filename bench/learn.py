@@ -2,7 +2,7 @@
 the base model vs the new adapter on (a) held-out bootstrapped tasks never trained on and
 (b) the hand-written test split.
 
-    .venv/bin/python bench/learn.py [--n 300] [--epochs 2] [--max-examples 240]
+    .venv/bin/python bench/learn.py [--n 300] [--epochs 2] [--max-examples 160]
 
 Prints a table; writes bench/results/learn.json and bench/results/learn.png. The adapter is
 registered for the demo database when it beats the current one, as `devstarl learn` does.
@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--max-examples", type=int, default=240)
+    parser.add_argument("--max-examples", type=int, default=160)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

@@ -34,7 +34,7 @@ EVAL_AGENT = AgentConfig(rounds=0, candidates=1)
 class LearnConfig:
     n: int = field(default=300, metadata={"help": "bootstrapped tasks to draw"})
     heldout: float = field(default=0.15, metadata={"help": "share of them held out for eval"})
-    max_examples: int = field(default=240, metadata={"help": "training examples at most"})
+    max_examples: int = field(default=160, metadata={"help": "training examples at most"})
     eval_max_tokens: int = field(default=160, metadata={"help": "reply tokens during eval"})
     seed: int = 0
     train: TrainConfig = TrainConfig(epochs=2)
