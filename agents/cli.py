@@ -1,8 +1,8 @@
 """The `devstarl` command line.
 
-This module is the composition root: the one place in `agents` that imports `finetune` (to
-register its commands). Nothing else in `agents` may, so the package dependencies still point
-one way: tools, retrieval <- agents <- finetune.
+This module is the composition root: the one place in `agents` that imports `finetune` and
+`serving` (to register their commands). Nothing else in `agents` may, so the package
+dependencies still point one way: tools, retrieval <- agents <- finetune, serving.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rich.table import Table as RichTable
 from agents import ask_cli, synth_cli
 from agents.traces_cli import traces_app
 from finetune import bootstrap_cli, finetune_cli
+from serving import cli as serving_cli
 from tools.errors import DevstarlError
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.command("eval")(synth_cli.evaluate_cmd)
 app.command("finetune")(finetune_cli.finetune)
 app.command("learn")(finetune_cli.learn)
 app.command("bootstrap")(bootstrap_cli.bootstrap)
+app.command("serve")(serving_cli.serve)
 
 out = Console()
 err = Console(stderr=True)

@@ -29,7 +29,8 @@ def with_registered_adapter(config: LMConfig, db_name: str) -> LMConfig:
     if config.adapter == "none":
         return replace(config, adapter=None)
     if config.adapter is None and (path := registered(db_name)) is not None:
-        return replace(config, adapter=str(path) if config.backend == "local" else path.name)
+        # A folder for both backends: a server that lacks it loads it from there.
+        return replace(config, adapter=str(path))
     return config
 
 

@@ -18,7 +18,13 @@ from agents.lm.local import (
     render_chat,
     request_messages,
 )
-from agents.lm.server import check_server, make_server_lm, served_model_name
+from agents.lm.server import (
+    check_server,
+    load_adapter,
+    lora_name,
+    make_server_lm,
+    served_model_name,
+)
 
 if TYPE_CHECKING:
     import dspy
@@ -33,7 +39,9 @@ __all__ = [
     "LocalEngine",
     "bundled_model_dir",
     "check_server",
+    "load_adapter",
     "local_engine",
+    "lora_name",
     "make_lm",
     "render_chat",
     "request_messages",

