@@ -27,6 +27,9 @@ ApiBase = Annotated[str | None, typer.Option("--api-base", help=LMConfig.help()[
 MaxTokens = Annotated[int, typer.Option(help=LMConfig.help()["max_tokens"])]
 Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]
 Candidates = Annotated[int, typer.Option(help="Drafts sampled and voted on (1 = greedy).")]
+Program = Annotated[str | None, typer.Option(
+    help="An optimized program file (devstarl optimize). Default: the database's registered "
+         "program, if any; 'none' for the uncompiled modules.")]
 
 
 def ask(
@@ -41,6 +44,7 @@ def ask(
     max_tokens: MaxTokens = 384,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
+    program: Program = None,
 ) -> None:
     """Answer a question about a database: the table, the Ibis program and its SQL."""
     from agents.session import build_agent
@@ -49,7 +53,8 @@ def ask(
     if not question.strip():
         raise DevstarlError("empty question")
     lm = lm_config(backend, model, adapter, api_base, max_tokens)
-    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates))
+    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
+                        program=program)
     prediction = agent(question=question)
     record = answer_record(prediction)
     if json_out:
@@ -69,6 +74,7 @@ def chat(
     max_tokens: MaxTokens = 384,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
+    program: Program = None,
 ) -> None:
     """Ask questions about one database in a loop. Commands: \\schema \\code \\sql \\trace \\quit.
 
@@ -77,7 +83,8 @@ def chat(
     from agents.session import build_agent
 
     lm = lm_config(backend, model, adapter, api_base, max_tokens)
-    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates))
+    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
+                        program=program)
     _enable_history()
     out.print(f"[bold]{agent.db.name}[/bold]: ask a question, or \\help")
     last: dict[str, Any] | None = None

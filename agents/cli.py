@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
-from agents import ask_cli, synth_cli
+from agents import ask_cli, optimize_cli, synth_cli
 from agents.traces_cli import traces_app
 from finetune import bootstrap_cli, finetune_cli
 from serving import cli as serving_cli
@@ -37,6 +37,7 @@ app.command("chat")(ask_cli.chat)
 app.add_typer(traces_app, name="traces")
 app.command("synth")(synth_cli.synth)
 app.command("eval")(synth_cli.evaluate_cmd)
+app.command("optimize")(optimize_cli.optimize)
 app.command("finetune")(finetune_cli.finetune)
 app.command("learn")(finetune_cli.learn)
 app.command("bootstrap")(bootstrap_cli.bootstrap)

@@ -13,6 +13,13 @@ class ConfigError(DevstarlError):
     """A setting out of range."""
 
 
+# DSPy optimizers `devstarl optimize` runs. MIPROv2 writes instructions and GEPA reflects on
+# feedback with a prompt model, which a 135M model cannot do usefully; the other two only run
+# the pipeline's own LM.
+OPTIMIZERS = ("bootstrap", "random-search", "mipro", "gepa")
+NEEDS_PROMPT_MODEL = ("mipro", "gepa")
+
+
 @dataclass(frozen=True)
 class AgentConfig:
     rounds: int = field(default=2, metadata={"help": "revise rounds after a failed draft"})

@@ -6,6 +6,7 @@ Every step lands in a Trace, written when the run ends, also when it is interrup
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -63,12 +64,31 @@ class IbisAgent(dspy.Module):
         self.sandbox = sandbox or default_sandbox()
         self.store = store
         self.model, self.adapter_name = model, adapter_name
+        self.program: str | None = None  # the optimized program file loaded, if any
         self.adapter = CodeAdapter()
         self.draft = dspy.Predict(DraftIbis)
         self.reflect = dspy.Predict(Reflect)
         self.revise = dspy.Predict(Revise)
         self._tables = schema.render()
         self._terms = retrieval.schema_terms(schema)
+
+    def deepcopy(self) -> IbisAgent:
+        """A copy with its own modules (demos, instructions) that shares the database, sandbox,
+        trace store and LM: DSPy's optimizers copy programs often, and those are not copyable
+        (a socket, a connection, a loaded model)."""
+        new = copy.copy(self)
+        for name, predictor in self.named_predictors():
+            lm, predictor.lm = predictor.lm, None
+            try:
+                clone = copy.deepcopy(predictor)
+            finally:
+                predictor.lm = lm
+            clone.lm = lm
+            setattr(new, name, clone)
+        return new
+
+    def __deepcopy__(self, memo: dict) -> IbisAgent:
+        return self.deepcopy()
 
     def forward(self, question: str, task_id: str | None = None,
                 temperature: float | None = None, sample: int = 0,

@@ -10,6 +10,7 @@ import dspy
 from agents.config import AgentConfig
 from agents.lm import LMConfig, make_lm
 from agents.pipeline import IbisAgent
+from agents.programs import load_program, registered_program
 from agents.registry import registered
 from agents.traces import TraceStore
 from tools.database import Database, resolve
@@ -41,11 +42,14 @@ def build_agent(
     store: TraceStore | None = None,
     lm: dspy.LM | None = None,
     sandbox: Sandbox | None = None,
+    program: str | Path | None = None,
 ) -> IbisAgent:
     """An agent over `db` (None = the demo) tracing into `store` (default: the trace store).
 
     Pass `lm` to share one LM (and its loaded model) between agents; else one is made from
-    `lm_config`, with the database's registered adapter unless it names one (or "none")."""
+    `lm_config`, with the database's registered adapter unless it names one (or "none").
+    `program` is an optimized program file to load; by default the database's registered
+    one, if any; "none" keeps the uncompiled modules."""
     database = db if isinstance(db, Database) else resolve(db)
     if lm is None:
         lm_config = with_registered_adapter(lm_config or LMConfig(), database.name)
@@ -56,4 +60,9 @@ def build_agent(
                       store=store or TraceStore(), model=model_label(lm_config),
                       adapter_name=adapter)
     agent.set_lm(lm or make_lm(lm_config))
+    if program is None:
+        program = registered_program(database.name)
+    if program is not None and str(program) != "none":
+        load_program(agent, Path(program))
+        agent.program = str(program)
     return agent

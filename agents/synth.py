@@ -21,18 +21,15 @@ import dspy
 from tqdm import tqdm
 
 from agents.config import AgentConfig, ConfigError
-from agents.evaluate import ResultTable, Sample, TaskResult, compare
+from agents.evaluate import Sample, TaskResult
+from agents.judge import Judge
 from agents.lm import LMConfig
 from agents.pipeline import IbisAgent
 from agents.session import build_agent
 from agents.tasks import Task, resolve_db
 from agents.traces import TraceStore
 from agents.tracking import NullTracker, Tracker
-from tools.calls import execute
-from tools.records import ToolResult
 from tools.sandbox import Sandbox
-
-EX_ROWS = 10_000  # rows of each result compared for EX; larger results compare by count + head
 
 
 @dataclass(frozen=True)
@@ -94,17 +91,18 @@ class Worker:
     """One thread's agents (one per database) sharing the LM, with their own sandbox."""
 
     def __init__(self, lm: dspy.LM, lm_config: LMConfig, agent_config: AgentConfig,
-                 store: TraceStore) -> None:
+                 store: TraceStore, program: str | None = None) -> None:
         self.lm, self.lm_config, self.agent_config, self.store = lm, lm_config, agent_config, store
+        self.program = program
         self.sandbox = Sandbox()
+        self.judge = Judge(self.sandbox)
         self.agents: dict[str, IbisAgent] = {}
-        self.gold: dict[str, ToolResult] = {}
 
     def agent(self, db_name: str) -> IbisAgent:
         if db_name not in self.agents:
             self.agents[db_name] = build_agent(resolve_db(db_name), self.lm_config,
                                                self.agent_config, store=self.store, lm=self.lm,
-                                               sandbox=self.sandbox)
+                                               sandbox=self.sandbox, program=self.program)
         return self.agents[db_name]
 
     def run(self, task: Task, config: SynthConfig) -> TaskResult:
@@ -122,21 +120,8 @@ class Worker:
 
     def _judge(self, task: Task, agent: IbisAgent) -> Callable[[str], bool | None]:
         """EX of a verified program against the task's gold result (None: the gold failed)."""
-        if task.id not in self.gold:
-            self.gold[task.id] = execute(task.gold_code, agent.db, sandbox=self.sandbox,
-                                         max_rows=EX_ROWS)
-        gold = self.gold[task.id]
-
-        def judge(code: str) -> bool | None:
-            if not gold.ok:
-                return None
-            predicted = execute(code, agent.db, sandbox=self.sandbox, max_rows=EX_ROWS)
-            if not predicted.ok:
-                return False
-            return compare(ResultTable.from_tool_result(predicted),
-                           ResultTable.from_tool_result(gold), task.ordered).match
-
-        return judge
+        return lambda code: self.judge.correct(code, task.id, task.gold_code, agent.db,
+                                               task.ordered)
 
     def close(self) -> None:
         self.sandbox.close()
@@ -166,8 +151,10 @@ def synthesize(
     tracker: Tracker | None = None,
     store: TraceStore | None = None,
     progress: bool = True,
+    program: str | None = None,
 ) -> list[TaskResult]:
-    """Run every task not yet in `out`; return all results in task order."""
+    """Run every task not yet in `out`; return all results in task order. `program`: an
+    optimized program file, "none", or None for each database's registered one."""
     tasks = list(tasks)
     tracker = tracker or NullTracker()
     store = store or TraceStore()
@@ -180,7 +167,7 @@ def synthesize(
 
     def run(task: Task) -> TaskResult:
         if not hasattr(local, "worker"):
-            local.worker = Worker(lm, lm_config, agent_config, store)
+            local.worker = Worker(lm, lm_config, agent_config, store, program)
             with lock:
                 workers.append(local.worker)
         result = local.worker.run(task, config)

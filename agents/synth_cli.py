@@ -11,7 +11,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from agents.ask_cli import Adapter, ApiBase, Backend, Candidates, MaxTokens, Model, Rounds
+from agents.ask_cli import (
+    Adapter,
+    ApiBase,
+    Backend,
+    Candidates,
+    MaxTokens,
+    Model,
+    Program,
+    Rounds,
+)
 from agents.ask_cli import lm_config as make_lm_config
 
 out = Console()
@@ -43,6 +52,7 @@ def synth(
     candidates: Candidates = 1,
     docs_k: DocsK = 2,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    program: Program = None,
 ) -> None:
     """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
     from agents.config import AgentConfig
@@ -67,7 +77,7 @@ def synth(
     tracker = start_run("synth", meta)
     try:
         results = synthesize(task_list, output, make_lm(lm_config), lm_config, agent_config,
-                             synth_config, tracker)
+                             synth_config, tracker, program=program)
         tracker.table("tasks", ["task", "difficulty", "question", "correct", "verified",
                                 "rounds", "seconds", "code"], run_record(results))
         if run_eval:

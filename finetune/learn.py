@@ -110,5 +110,5 @@ def heldout_ex(tasks: list[Task], adapter: Path | None, config: LearnConfig,
     with tempfile.TemporaryDirectory() as tmp:
         results = synthesize(tasks, Path(tmp) / "results.jsonl", make_lm(lm_config), lm_config,
                              agent_config, SynthConfig(), store=TraceStore(Path(tmp) / "t.db"),
-                             progress=False)
+                             progress=False, program="none")  # the model alone, no demos
     return summarize(results)["overall"]["ex"] or 0.0

