@@ -45,12 +45,13 @@ class OptimizeConfig:
             raise OptimizeError("max_demos must be 0-16, candidates 1-64 and threads 1-64")
 
 
-def to_examples(tasks: list[Task], role: str) -> list[dspy.Example]:
-    """Tasks as DSPy examples; refuses the test split and tasks without a gold program."""
+def to_examples(tasks: list[Task], role: str, scoring_only: bool = False) -> list[dspy.Example]:
+    """Tasks as DSPy examples; refuses tasks without a gold program, and the test split unless
+    the examples are `scoring_only` (a final evaluation, never an optimization step)."""
     if not tasks:
         raise OptimizeError(f"no {role} tasks")
     for task in tasks:
-        if task.split == "test":
+        if task.split == "test" and not scoring_only:
             raise OptimizeError(f"{role} task {task.id} is in the test split; the test split "
                                 "is kept out of optimization")
         if not task.gold_code:
