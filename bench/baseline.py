@@ -2,6 +2,10 @@
 (b) through the full pipeline (docs, revise rounds, voted candidates), side by side, in one run.
 
     .venv/bin/python bench/baseline.py [--limit N] [--max-tokens 160] [--adapter PATH]
+                                       [--vllm [--workers 8]]
+
+With --vllm the model is served by a vLLM server this script starts, `--workers` tasks at a
+time (vLLM batches them); latency is then per task under that load.
 
 Prints EX, comp@1, exec@1 and p50 latency for both; writes bench/results/baseline.json (keys
 `zero_shot` and `pipeline`), per-run results and reports under bench/results/baseline/, and a
@@ -35,6 +39,8 @@ from agents.synth_cli import run_meta  # noqa: E402
 from agents.tasks import load_tasks  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
 from agents.tracking import start_run  # noqa: E402
+from serving.env import VllmEnv  # noqa: E402
+from serving.server import ServeConfig, VllmServer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
@@ -50,10 +56,25 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=160,
                         help="per reply; the gold programs' p95 is 123 tokens")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder")
+    parser.add_argument("--vllm", action="store_true", help="serve the model with vLLM")
+    parser.add_argument("--workers", type=int, default=8, help="with --vllm: tasks at once")
+    parser.add_argument("--port", type=int, default=8767)
     args = parser.parse_args()
 
+    if not args.vllm:
+        run(args, LMConfig(max_tokens=args.max_tokens, adapter=args.adapter, cache=False), 1)
+        return
+    server = VllmServer(ServeConfig(port=args.port), VllmEnv().ensure())
+    print(f"starting vLLM (log: {server.log_path})")
+    with server:
+        run(args, LMConfig(backend="server", api_base=server.api_base, timeout=600,
+                           max_tokens=args.max_tokens, adapter=args.adapter,
+                           cache=False), args.workers)
+
+
+def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     tasks = load_tasks(TASKS, splits="test")[: args.limit]
-    lm_config = LMConfig(max_tokens=args.max_tokens, adapter=args.adapter).validate()
+    lm_config = lm_config.validate()
     lm = make_lm(lm_config)
     out_dir = RESULTS / "baseline"
     shutil.rmtree(out_dir, ignore_errors=True)  # a fresh run, not a resume
@@ -61,10 +82,11 @@ def main() -> None:
     figures = {}
     for name, agent_config in RUNS.items():
         print(f"\n== {name}: {len(tasks)} test tasks")
-        meta = run_meta(TASKS, lm_config, agent_config, SynthConfig(), "test", args.limit)
+        meta = run_meta(TASKS, lm_config, agent_config, SynthConfig(workers=workers), "test",
+                        args.limit)
         tracker = start_run("baseline", meta, name=f"baseline-{name}")
         results = synthesize(tasks, out_dir / f"{name}.jsonl", lm, lm_config, agent_config,
-                             SynthConfig(), tracker, store)
+                             SynthConfig(workers=workers), tracker, store, program="none")
         summary = {**summarize(results), "run": meta}
         write_report(summary, results, out_dir / name)
         overall = summary["overall"]
@@ -84,6 +106,7 @@ def main() -> None:
     Console().print(table)
     (RESULTS / "baseline.json").write_text(json.dumps(
         {**figures, "model": lm_config.model, "adapter": args.adapter,
+         "backend": "vllm" if args.vllm else "in-process", "workers": workers,
          "max_tokens": args.max_tokens}, indent=2) + "\n")
 
     fig, ax = plt.subplots(figsize=(6, 4))
