@@ -48,10 +48,11 @@ def serve(
     config = ServeConfig(base=base, adapters=_registered() | _parse_adapters(adapter or []),
                          host=host, port=port, max_model_len=max_model_len)
     server = VllmServer(config, vllm_env)
+    checked = server.preflight()
     err.print(f"starting vLLM for {base} with {len(config.adapters)} adapter(s) "
-              f"(log: {server.log_path})")
+              f"(log: {server.log_path})", soft_wrap=True)
     loaded = set(config.adapters)
-    with server:
+    with server.start(checked):
         out.print(f"serving at {server.api_base}  models: "
                   f"{', '.join([base_name(base), *loaded])}")
         try:

@@ -130,9 +130,10 @@ class VllmServer:
             env.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{(os.cpu_count() or 1) - 1}")
         return env
 
-    def start(self) -> VllmServer:
-        """Launch and wait until healthy; `ServeError` (server stopped) if it does not come up."""
-        base, adapters = self.preflight()
+    def start(self, checked: tuple[Path, dict[str, Path]] | None = None) -> VllmServer:
+        """Launch and wait until healthy; `ServeError` (server stopped) if it does not come up.
+        `checked`: what `preflight()` returned, if the caller ran it already."""
+        base, adapters = checked or self.preflight()
         with open(self.log_path, "w") as log:
             # Its own session, so stop() can signal vLLM and every worker it spawned.
             self.process = subprocess.Popen(
@@ -190,7 +191,7 @@ class VllmServer:
         self.process = None
 
     def __enter__(self) -> VllmServer:
-        return self.start()
+        return self if self.process is not None else self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -217,3 +217,28 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_cli_names_the_cause_in_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = fake_env(tmp_path / "env", IMPORTS)
+    base = model_folder(tmp_path / "m")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "agents", "serve", "--base", str(base), "--port", str(port),
+             "--env", str(env.path)], capture_output=True, text=True, timeout=120,
+            env=os.environ.copy())
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {port} on 127.0.0.1 is in use" in lines[0], done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "agents", "serve", "--base", str(tmp_path / "missing"),
+         "--port", str(_free_port()), "--env", str(env.path)],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode == 1 and "does not exist" in done.stderr.strip().splitlines()[-1]
