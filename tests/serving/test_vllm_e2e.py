@@ -24,7 +24,8 @@ from agents.config import AgentConfig
 from agents.lm import LMConfig, check_server
 from agents.registry import adapters_dir, register
 from agents.session import build_agent
-from finetune.data import Example
+from agents.tasks import Task
+from finetune.data import task_examples
 from finetune.train import TrainConfig, train
 from serving.env import VllmEnv
 from serving.server import port_free
@@ -35,16 +36,17 @@ PORT = 8731
 API = f"http://127.0.0.1:{PORT}/v1"
 FIRST = "airlines.filter(_.carrier == 'AA')"
 SECOND = "airports.filter(_.faa == 'JFK')"
+QUESTIONS = ["Which rows are American Airlines?", "Show me the rows I asked about.",
+             "What does the data say?", "Which rows are JFK?"]
 
 
 def tiny_adapter(out: Path, program: str) -> Path:
-    """An adapter over-trained to answer every question with `program` (seconds to train)."""
-    reply = f"```python\n{program}\n```"
-    examples = [Example([{"role": "system", "content": "Write Ibis."},
-                         {"role": "user", "content": f"Question {i}: which rows?"},
-                         {"role": "assistant", "content": reply}], f"task:t{i}", f"q{i}")
-                for i in range(4)]
-    train(examples, out, TrainConfig(rank=8, alpha=16, epochs=12, batch_size=4, lr=1e-2,
+    """An adapter over-trained to answer every question with `program`, on prompts built as the
+    pipeline builds them (about a minute to train)."""
+    tasks = [Task(id=f"t{i}", db="nycflights13", question=q, gold_code=program)
+             for i, q in enumerate(QUESTIONS)]
+    examples = task_examples(tasks, AgentConfig(rounds=1))
+    train(examples, out, TrainConfig(rank=8, alpha=16, epochs=8, batch_size=4, lr=1e-2,
                                      dev_fraction=0.0, patience=10), progress=False)
     return out
 
@@ -81,7 +83,8 @@ def served(vllm_env: VllmEnv, bundled: Path, tmp_path_factory) -> Iterator[subpr
     assert f"serving at {API}" in line, line + proc.stderr.read()
     yield proc
     if proc.poll() is None:
-        proc.kill()
+        proc.send_signal(signal.SIGINT)  # `serve` stops vLLM on its way out
+    proc.communicate(timeout=120)  # reaps it and closes its pipes
 
 
 def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, demo_db) -> None:
