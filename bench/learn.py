@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -29,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 from agents.tasks import Task, load_tasks  # noqa: E402
 from agents.tracking import start_run  # noqa: E402
 from finetune.learn import LearnConfig, heldout_ex, learn  # noqa: E402
-from finetune.train import TrainConfig  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = LearnConfig(n=args.n, max_examples=args.max_examples, seed=args.seed,
-                         train=TrainConfig(epochs=args.epochs, seed=args.seed))
+                         train=replace(LearnConfig().train, epochs=args.epochs, seed=args.seed))
     tracker = start_run("learn-bench", {"n": args.n, "epochs": args.epochs,
                                         "max_examples": args.max_examples, "seed": args.seed})
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -70,7 +70,7 @@ def learn(
                                                  "file or an Ibis URL.")] = "demo",
     n: Annotated[int, typer.Option("-n", help="Bootstrapped tasks to draw.")] = 300,
     epochs: Annotated[int, typer.Option(help="Most passes over the data.")] = 2,
-    max_examples: Annotated[int, typer.Option(help="Training examples at most.")] = 240,
+    max_examples: Annotated[int, typer.Option(help="Training examples at most.")] = 160,
     seed: Annotated[int, typer.Option(help="Seed for sampling, splits and training.")] = 0,
 ) -> None:
     """One turn of the learning loop: bootstrap, fine-tune, compare with the current adapter on
@@ -78,10 +78,9 @@ def learn(
     from agents.tracking import start_run
     from finetune.learn import LearnConfig
     from finetune.learn import learn as run
-    from finetune.train import TrainConfig
 
     config = LearnConfig(n=n, max_examples=max_examples, seed=seed,
-                         train=TrainConfig(epochs=epochs, seed=seed))
+                         train=replace(LearnConfig().train, epochs=epochs, seed=seed))
     tracker = start_run("learn", asdict(config) | {"db": db})
     try:
         report = run(db, config, tracker)
