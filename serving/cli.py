@@ -69,12 +69,17 @@ def serve(
 
 def sync_registered(api_base: str, loaded: set[str]) -> list[str]:
     """Load every registered adapter not in `loaded` into the server; return the new names."""
-    from agents.lm import load_adapter
+    from agents.lm import LMUnavailable, load_adapter
 
     new = []
     for name, folder in _registered().items():
         if name not in loaded:
-            load_adapter(api_base, name, Path(folder))
+            try:
+                load_adapter(api_base, name, Path(folder))
+            except LMUnavailable as e:  # one bad adapter must not take the server down
+                err.print(f"[yellow]warning:[/yellow] {e}", soft_wrap=True)
+                loaded.add(name)  # not retried every few seconds
+                continue
             new.append(name)
     return new
 

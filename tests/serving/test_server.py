@@ -211,6 +211,12 @@ def test_registered_adapters_are_synced(scripted: str, tmp_path: Path) -> None:
     assert "sync-db-v1" in sync_registered(scripted, set())
     assert "sync-db-v1" in Scripted.served
     assert "sync-db-v1" not in sync_registered(scripted, {"sync-db-v1"})
+    broken = adapter_folder(adapters_dir() / "bad-db" / "v1")
+    register("bad-db", broken, {})
+    Scripted.load_status, Scripted.load_body = 400, "bad rank"
+    loaded = {"sync-db-v1"}
+    assert sync_registered(scripted, loaded) == []  # warned about, server kept
+    assert "bad-db-v1" in loaded  # and not retried
 
 
 def _free_port() -> int:
