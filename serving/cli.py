@@ -85,13 +85,20 @@ def sync_registered(api_base: str, loaded: set[str]) -> list[str]:
 
 
 def _registered() -> dict[str, str]:
+    """Served name -> folder of every registered adapter vLLM can load (others: a warning)."""
     from agents.lm import lora_name
     from agents.registry import entries, registered
+    from serving.server import adapter_problem
 
     found = {}
     for db in entries():
-        if (folder := registered(db)) is not None:
-            found[lora_name(folder)] = str(folder)
+        if (folder := registered(db)) is None:
+            continue
+        if (problem := adapter_problem(folder)) is not None:
+            err.print(f"[yellow]warning:[/yellow] skipping the adapter registered for {db}: "
+                      f"{folder} {problem}", soft_wrap=True)
+            continue
+        found[lora_name(folder)] = str(folder)
     return found
 
 

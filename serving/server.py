@@ -57,6 +57,22 @@ def base_name(base: str) -> str:
     return BUNDLED_NAME if base == BUNDLED_NAME else Path(base).expanduser().resolve().name
 
 
+def adapter_problem(folder: Path) -> str | None:
+    """Why vLLM could not load the adapter folder, or None when it looks loadable."""
+    config = folder / "adapter_config.json"
+    if not config.is_file():
+        return "is not a peft adapter folder (no adapter_config.json)"
+    try:
+        fields = json.loads(config.read_text())
+    except (OSError, ValueError):
+        return "has an unreadable adapter_config.json"
+    keys = set(fields) if isinstance(fields, dict) else set()
+    missing = {"r", "lora_alpha", "target_modules"} - keys
+    if missing:
+        return f"has an adapter_config.json without {', '.join(sorted(missing))}"
+    return None
+
+
 def lora_rank(folder: Path) -> int:
     return int(json.loads((folder / "adapter_config.json").read_text()).get("r", 16))
 
@@ -99,9 +115,8 @@ class VllmServer:
         adapters = {}
         for name, path in c.adapters.items():
             folder = Path(path).expanduser().resolve()
-            if not (folder / "adapter_config.json").is_file():
-                raise ServeError(f"adapter {name}: {folder} is not a peft adapter folder "
-                                 "(no adapter_config.json)")
+            if (problem := adapter_problem(folder)) is not None:
+                raise ServeError(f"adapter {name}: {folder} {problem}")
             adapters[name] = folder
         self.env.check()
         return base, adapters

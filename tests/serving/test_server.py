@@ -14,7 +14,7 @@ import pytest
 
 from agents.lm import LMConfig, LMUnavailable, load_adapter, lora_name, make_lm
 from agents.registry import adapters_dir
-from serving.cli import _parse_adapters, sync_registered
+from serving.cli import _parse_adapters, _registered, sync_registered
 from serving.env import MARKER, ServeError, VllmEnv
 from serving.server import ServeConfig, VllmServer, group_alive, port_free
 
@@ -41,7 +41,8 @@ def model_folder(root: Path) -> Path:
 
 def adapter_folder(root: Path, rank: int = 16) -> Path:
     root.mkdir(parents=True)
-    (root / "adapter_config.json").write_text(json.dumps({"r": rank}))
+    (root / "adapter_config.json").write_text(json.dumps(
+        {"r": rank, "lora_alpha": 2 * rank, "target_modules": ["q_proj"]}))
     return root
 
 
@@ -77,6 +78,9 @@ def test_bad_adapter_folder(tmp_path: Path) -> None:
                          adapters={"x": str(tmp_path)})
     with pytest.raises(ServeError, match=r"adapter x: .* \(no adapter_config.json\)"):
         VllmServer(config, fake_env(tmp_path / "env", IMPORTS)).preflight()
+    (tmp_path / "adapter_config.json").write_text('{"r": 8}')
+    with pytest.raises(ServeError, match="without lora_alpha, target_modules"):
+        VllmServer(config, fake_env(tmp_path / "env2", IMPORTS)).preflight()
 
 
 def test_broken_or_missing_env(tmp_path: Path) -> None:
@@ -195,7 +199,14 @@ def test_load_adapter_answers(scripted: str, tmp_path: Path) -> None:
         load_adapter(f"http://127.0.0.1:{_free_port()}/v1", "b", tmp_path)
 
 
-def test_server_lm_loads_a_missing_adapter_folder(scripted: str) -> None:
+@pytest.fixture
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder of this test's own, so its registry entries reach no other test."""
+    monkeypatch.setenv("DEVSTARL_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_server_lm_loads_a_missing_adapter_folder(scripted: str, own_home: Path) -> None:
     folder = adapter_folder(adapters_dir() / "demo-db" / "v7")
     make_lm(LMConfig(backend="server", api_base=scripted, adapter=str(folder)))
     assert "demo-db-v7" in Scripted.served
@@ -203,7 +214,7 @@ def test_server_lm_loads_a_missing_adapter_folder(scripted: str) -> None:
         make_lm(LMConfig(backend="server", api_base=scripted, adapter="other"))
 
 
-def test_registered_adapters_are_synced(scripted: str, tmp_path: Path) -> None:
+def test_registered_adapters_are_synced(scripted: str, own_home: Path) -> None:
     from agents.registry import register
 
     folder = adapter_folder(adapters_dir() / "sync-db" / "v1")
@@ -213,6 +224,10 @@ def test_registered_adapters_are_synced(scripted: str, tmp_path: Path) -> None:
     assert "sync-db-v1" not in sync_registered(scripted, {"sync-db-v1"})
     broken = adapter_folder(adapters_dir() / "bad-db" / "v1")
     register("bad-db", broken, {})
+    (adapters_dir() / "odd-db" / "v1").mkdir(parents=True)
+    (adapters_dir() / "odd-db" / "v1" / "adapter_config.json").write_text('{"r": 8}')
+    register("odd-db", adapters_dir() / "odd-db" / "v1", {})
+    assert "odd-db-v1" not in _registered()  # vLLM could not load it: skipped, warned about
     Scripted.load_status, Scripted.load_body = 400, "bad rank"
     loaded = {"sync-db-v1"}
     assert sync_registered(scripted, loaded) == []  # warned about, server kept

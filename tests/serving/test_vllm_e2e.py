@@ -79,12 +79,18 @@ def served(vllm_env: VllmEnv, bundled: Path, tmp_path_factory) -> Iterator[subpr
         [sys.executable, "-m", "agents", "serve", "--port", str(PORT), "--adapter",
          f"first={first}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
-    line = proc.stdout.readline()  # blocks until "serving at ..." or the command ends
-    assert f"serving at {API}" in line, line + proc.stderr.read()
-    yield proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)  # `serve` stops vLLM on its way out
-    proc.communicate(timeout=120)  # reaps it and closes its pipes
+    try:
+        line = proc.stdout.readline()  # blocks until "serving at ..." or the command ends
+        if f"serving at {API}" not in line:
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=120)
+            pytest.fail(f"devstarl serve did not start: {line}{stderr}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # `serve` stops vLLM on its way out
+        if proc.returncode is None or not proc.stdout.closed:
+            proc.communicate(timeout=120)  # reaps it and closes its pipes
 
 
 def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, demo_db) -> None:
