@@ -616,18 +616,21 @@ def _join_count(w: _Words, rng: random.Random) -> str:
                        f"Count the {w.many}{w.where} per {_role_label(role, label)}."])
 
 
+def _by_label(options: list[str], spec: dict[str, Any]) -> list[str]:
+    """All phrasings when the label names one row; else only the last, which groups by it."""
+    return options if spec.get("label_unique") else options[-1:]
+
+
 def _join_agg(w: _Words, rng: random.Random) -> str:
     s = w.spec
     _, _, role, _ = _join_words(w)
     label = w.col(s["ref_label"])
     what = w.agg(s["fn"], s["col"], s["col_kind"])
-    if not s.get("label_unique"):
-        return rng.choice([f"For each {_role_label(role, label)}, give the {what} of their "
-                           f"{w.many}{w.where}."])
-    return rng.choice([f"What is the {what} of {w.many}{w.where} for each {role}? Identify the "
-                       f"{role} by its {label}.",
-                       f"For each {_role_label(role, label)}, give the {what} of their "
-                       f"{w.many}{w.where}."])
+    options = [f"What is the {what} of {w.many}{w.where} for each {role}? Identify the "
+               f"{role} by its {label}.",
+               f"For each {_role_label(role, label)}, give the {what} of their "
+               f"{w.many}{w.where}."]
+    return rng.choice(_by_label(options, s))
 
 
 def _join_top(w: _Words, rng: random.Random) -> str:
@@ -635,13 +638,11 @@ def _join_top(w: _Words, rng: random.Random) -> str:
     _, _, role, _ = _join_words(w)
     label = w.col(s["ref_label"])
     most = "most" if s["desc"] else "fewest"
-    if not s.get("label_unique"):
-        return rng.choice([f"Find the {_role_label(role, label)} with the {most} "
-                           f"{w.many}{w.where}, with the number{w.ties(s['ties'])}."])
-    return rng.choice([f"Which {role} has the {most} {w.many}{w.where}? Give its {label} and "
-                       f"the count{w.ties(s['ties'])}.",
-                       f"Find the {_role_label(role, label)} with the {most} "
-                       f"{w.many}{w.where}, with the number{w.ties(s['ties'])}."])
+    options = [f"Which {role} has the {most} {w.many}{w.where}? Give its {label} and "
+               f"the count{w.ties(s['ties'])}.",
+               f"Find the {_role_label(role, label)} with the {most} "
+               f"{w.many}{w.where}, with the number{w.ties(s['ties'])}."]
+    return rng.choice(_by_label(options, s))
 
 
 def _join_list(w: _Words, rng: random.Random) -> str:
