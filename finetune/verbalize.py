@@ -638,11 +638,13 @@ def _join_top(w: _Words, rng: random.Random) -> str:
     _, _, role, _ = _join_words(w)
     label = w.col(s["ref_label"])
     most = "most" if s["desc"] else "fewest"
-    options = [f"Which {role} has the {most} {w.many}{w.where}? Give its {label} and "
-               f"the count{w.ties(s['ties'])}.",
-               f"Find the {_role_label(role, label)} with the {most} "
-               f"{w.many}{w.where}, with the number{w.ties(s['ties'])}."]
-    return rng.choice(_by_label(options, s))
+    if not s.get("label_unique"):  # `ties` draws a phrasing: build only what is used
+        return rng.choice([f"Find the {_role_label(role, label)} with the {most} "
+                           f"{w.many}{w.where}, with the number{w.ties(s['ties'])}."])
+    return rng.choice([f"Which {role} has the {most} {w.many}{w.where}? Give its {label} and "
+                       f"the count{w.ties(s['ties'])}.",
+                       f"Find the {_role_label(role, label)} with the {most} "
+                       f"{w.many}{w.where}, with the number{w.ties(s['ties'])}."])
 
 
 def _join_list(w: _Words, rng: random.Random) -> str:
