@@ -8,13 +8,13 @@ names each database's current program, which `ask` and `synth` load by default.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dspy
 
+from agents.registry import entries, register, write_json
 from tools.errors import DevstarlError
 from tools.paths import sub_dir
 
@@ -43,8 +43,8 @@ def save_program(agent: dspy.Module, path: Path, card: dict[str, Any]) -> Path:
             p.lm = lms[name]
     modules = {name: state[name] for name in MODULES}
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, {"format": FORMAT, "modules": modules})
-    _write(card_path(path), card)
+    write_json(path, {"format": FORMAT, "modules": modules})
+    write_json(card_path(path), card)
     return path
 
 
@@ -96,23 +96,13 @@ def new_program_path(db_name: str, optimizer: str) -> Path:
 
 
 def registered_program(db_name: str) -> Path | None:
-    entry = _entries().get(db_name)
+    entry = entries(_registry()).get(db_name)
     return Path(entry["path"]) if entry and Path(entry["path"]).is_file() else None
 
 
 def register_program(db_name: str, path: Path, scores: dict[str, Any]) -> None:
-    data = _entries()
-    data[db_name] = {"path": str(Path(path).resolve()), "scores": scores,
-                     "registered_at": datetime.now(UTC).isoformat()}
-    _write(programs_dir() / "registry.json", data)
+    register(db_name, path, scores, _registry())
 
 
-def _entries() -> dict[str, dict[str, Any]]:
-    path = programs_dir() / "registry.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+def _registry() -> Path:
+    return programs_dir() / "registry.json"

@@ -1,7 +1,8 @@
 """Which adapter serves which database: `<data>/adapters/registry.json`, and where adapters live.
 
 `ask` and `synth` use a database's registered adapter unless told otherwise; `learn` registers a
-new adapter only when it beats the current one on held-out tasks.
+new adapter only when it beats the current one on held-out tasks. The same registry file format
+(database -> path, scores, time) also names each database's optimized program (`programs.py`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ def _registry_path() -> Path:
     return adapters_dir() / "registry.json"
 
 
-def entries() -> dict[str, dict[str, Any]]:
-    path = _registry_path()
+def entries(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Database name -> entry of a registry file (default: the adapters' registry)."""
+    path = path or _registry_path()
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -36,11 +38,18 @@ def registered(db_name: str) -> Path | None:
     return None
 
 
-def register(db_name: str, adapter: Path, scores: dict[str, Any]) -> None:
-    data = entries()
-    data[db_name] = {"path": str(adapter.resolve()), "scores": scores,
+def register(db_name: str, adapter: Path, scores: dict[str, Any],
+             path: Path | None = None) -> None:
+    """Make `adapter` (or, with `path`, any file in that registry) the database's current one."""
+    path = path or _registry_path()
+    data = entries(path)
+    data[db_name] = {"path": str(Path(adapter).resolve()), "scores": scores,
                      "registered_at": datetime.now(UTC).isoformat()}
-    path = _registry_path()
+    write_json(path, data)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically: a reader sees the old file or the new one, never half of one."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,7 +114,7 @@ def test_stop_ends_the_whole_process_group(tmp_path: Path) -> None:
         server.start()
     assert server.process is None
     base, adapters = server.preflight()
-    server.process = __import__("subprocess").Popen(
+    server.process = subprocess.Popen(
         server.command(base, adapters), start_new_session=True)
     pgid = server.process.pid
     server.stop(grace=2)
@@ -242,7 +243,6 @@ def _free_port() -> int:
 
 def test_cli_names_the_cause_in_one_line(tmp_path: Path) -> None:
     import os
-    import subprocess
     import sys
 
     env = fake_env(tmp_path / "env", IMPORTS)
