@@ -121,7 +121,8 @@ def make_server_lm(config: LMConfig, *, check: bool = True):
         folder = Path(config.adapter).expanduser() if config.adapter else None
         if name not in served and folder is not None and folder.is_dir():
             load_adapter(config.api_base, name, folder, api_key=config.api_key)
-        check_server(config.api_base, timeout=timeout, api_key=config.api_key, model=name)
+        if name not in served:  # confirms the load, or names what the server does serve
+            check_server(config.api_base, timeout=timeout, api_key=config.api_key, model=name)
     # No seed is sent: DSPy makes n candidates as n identical requests, and a fixed seed
     # would make them identical answers. vLLM seeds its sampler with its own --seed.
     return dspy.LM(
