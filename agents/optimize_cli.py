@@ -11,11 +11,12 @@ from rich.console import Console
 
 from agents.ask_cli import Adapter, ApiBase, Backend, MaxTokens, Model, Rounds, lm_config
 from agents.config import NEEDS_PROMPT_MODEL, OPTIMIZERS
+from agents.lm import DEFAULT_MODEL
 
 out = Console()
 err = Console(stderr=True)
 
-_BUNDLED_OK = ", ".join(o for o in OPTIMIZERS if o not in NEEDS_PROMPT_MODEL)
+_LOCAL_OK = ", ".join(o for o in OPTIMIZERS if o not in NEEDS_PROMPT_MODEL)
 
 
 def optimize(
@@ -25,7 +26,7 @@ def optimize(
     dev: Annotated[Path, typer.Option(help="Task file: its dev split, or all its tasks when "
                                            "it has no splits.")],
     optimizer: Annotated[str, typer.Option(
-        help=f"One of {', '.join(OPTIMIZERS)}. With the bundled model alone: {_BUNDLED_OK} "
+        help=f"One of {', '.join(OPTIMIZERS)}. With the local model alone: {_LOCAL_OK} "
              f"({' and '.join(NEEDS_PROMPT_MODEL)} need --prompt-model: a model strong enough "
              "to write instructions or reflect on feedback).")] = "bootstrap",
     output: Annotated[Path | None, typer.Option(
@@ -44,7 +45,7 @@ def optimize(
     prompt_api_base: Annotated[str | None, typer.Option(
         help="mipro/gepa: its OpenAI-compatible endpoint, with /v1.")] = None,
     backend: Backend = "local",
-    model: Model = "bundled",
+    model: Model = DEFAULT_MODEL,
     adapter: Adapter = None,
     api_base: ApiBase = None,
     max_tokens: MaxTokens = 160,

@@ -19,8 +19,11 @@ from dspy.utils.exceptions import AdapterParseError
 import retrieval
 from agents.adapter import CLOSING_FENCE, CODE_FIELDS, CodeAdapter
 from agents.config import AgentConfig
+from agents.examples import schema_examples
+from agents.hints import hint
 from agents.linking import link_tables
 from agents.signatures import DraftIbis, Reflect, Revise
+from agents.tidy import tidy
 from agents.traces import Step, Trace, TraceStore
 from tools.calls import compile_code, execute, execute_on_sample
 from tools.database import Database
@@ -35,6 +38,7 @@ class Attempt:
 
     code: str
     result: ToolResult  # the last tool result: compile failure, execute failure, or the run
+    hint: str | None = None  # how to fix a failure, when a rule in agents.hints knows
 
     @property
     def ok(self) -> bool:
@@ -42,7 +46,9 @@ class Attempt:
 
     @property
     def feedback(self) -> str:
-        return self.result.output if self.ok else self.result.error
+        if self.ok:
+            return self.result.output
+        return self.result.error + (f"\nHint: {self.hint}" if self.hint else "")
 
 
 class IbisAgent(dspy.Module):
@@ -70,6 +76,7 @@ class IbisAgent(dspy.Module):
         self.reflect = dspy.Predict(Reflect)
         self.revise = dspy.Predict(Revise)
         self._tables = schema.render()
+        self._table_names = [t.name for t in schema.tables]
         self._terms = retrieval.schema_terms(schema)
 
     def deepcopy(self) -> IbisAgent:
@@ -118,43 +125,63 @@ class IbisAgent(dspy.Module):
     def draft_inputs(self, question: str, trace: Trace | None = None) -> dict[str, str]:
         """The draft module's inputs for `question`; fine-tuning data is built from these too."""
         docs = self._docs(retrieval.question_query(question, self._terms), trace, "retrieve")
-        tables = (self.schema.render(link_tables(question, self.schema))
-                  if self.config.link_tables else self._tables)
-        return {"question": question, "tables": tables, "docs": docs}
+        linked = (link_tables(question, self.schema) if self.config.link_tables
+                  else [t.name for t in self.schema.tables])
+        tables = self.schema.render(linked) if self.config.link_tables else self._tables
+        examples = schema_examples(self.schema, linked, question) if self.config.examples else ""
+        return {"question": question, "tables": tables, "examples": examples, "docs": docs}
 
     def _solve(self, question: str, trace: Trace, sampling: dict[str, Any]) -> Attempt:
         inputs = self.draft_inputs(question, trace)
         codes = self._call(self.draft, inputs, trace, "draft", "code", sampling,
                            self.config.candidates)
         attempt = self._pick([self._check(code, trace) for code in codes], trace)
-        for _ in range(self.config.rounds):
+        tried = {attempt.code}
+        for round_ in range(self.config.rounds):
             if attempt.ok:
                 break
-            attempt = self._revise(question, inputs["tables"], attempt, trace, sampling)
+            attempt = self._revise(question, inputs, attempt, trace, sampling, tried, round_)
+            tried.add(attempt.code)
         return attempt
 
-    def _revise(self, question: str, tables: str, failed: Attempt, trace: Trace,
-                sampling: dict[str, Any]) -> Attempt:
-        base = {"question": question, "tables": tables, "code": failed.code,
+    def _revise(self, question: str, inputs: dict[str, str], failed: Attempt, trace: Trace,
+                sampling: dict[str, Any], tried: set[str], round_: int) -> Attempt:
+        base = {"question": question, "tables": inputs["tables"], "code": failed.code,
                 "feedback": failed.feedback}
-        (diagnosis,) = self._call(self.reflect, base, trace, "reflect", "diagnosis", sampling)
-        query = retrieval.error_query(failed.feedback, failed.code, self._terms)
+        if self.config.reflect:
+            (diagnosis,) = self._call(self.reflect, base, trace, "reflect", "diagnosis",
+                                      sampling)
+        else:
+            diagnosis = failed.hint or ""
+        query = retrieval.error_query(failed.result.error, failed.code, self._terms)
         docs = self._docs(query, trace, "retrieve_on_error")
-        (code,) = self._call(self.revise, {**base, "docs": docs, "diagnosis": diagnosis}, trace,
-                             "revise", "fixed_code", sampling)
+        ask = {**base, "examples": inputs["examples"], "docs": docs, "diagnosis": diagnosis}
+        (code,) = self._call(self.revise, ask, trace, "revise", "fixed_code", sampling)
+        if tidy(code, self._table_names) in tried:
+            # The same program again fails the same way: say so and sample a different one
+            # (greedy decoding, or the response cache, would repeat it).
+            ask["feedback"] += ("\nYou already wrote this exact program and it failed. Write "
+                                "a different program.")
+            retry = {"temperature": max(self.config.temperature, 0.7),
+                     "rollout_id": 1000 + round_ + 10 * int(sampling.get("rollout_id", 0))}
+            (code,) = self._call(self.revise, ask, trace, "revise", "fixed_code", retry)
         return self._check(code, trace)
 
     def _check(self, code: str, trace: Trace) -> Attempt:
-        """compile, then execute_on_sample if it compiled."""
+        """Tidy away scaffolding, then compile, then execute_on_sample if it compiled."""
+        code = tidy(code, self._table_names)
         compiled = self._tool(trace, "compile",
                               lambda: compile_code(code, self.schema, sandbox=self.sandbox), code)
         if not compiled.ok:
-            return Attempt(code, compiled)
+            return self._failed(code, compiled)
         limits = Limits(max_rows=self.config.vote_rows)
         ran = self._tool(trace, "execute_on_sample",
                          lambda: execute_on_sample(code, self.db, sandbox=self.sandbox,
                                                    limits=limits), code)
-        return Attempt(code, ran)
+        return Attempt(code, ran) if ran.ok else self._failed(code, ran)
+
+    def _failed(self, code: str, result: ToolResult) -> Attempt:
+        return Attempt(code, result, hint(result.error, code, self.schema, self._table_names))
 
     def _pick(self, attempts: list[Attempt], trace: Trace) -> Attempt:
         """Self-consistency: the program whose sample result most candidates agree on."""

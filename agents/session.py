@@ -19,9 +19,8 @@ from tools.schema import inspect
 
 
 def model_label(config: LMConfig) -> str:
-    """The model name a trace records: the bundled model's name, a folder's name, a served name."""
-    if config.backend == "local" and config.model == "bundled":
-        return "SmolLM2-135M-Instruct"
+    """The model name a trace records: a catalogue name (also its installed folder's name), a
+    folder's name, or a served name."""
     return Path(config.model).name if config.backend == "local" else config.model
 
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 import dspy
 
 _PROGRAM_RULES = (
-    "Each table is a variable named after it; `ibis` and `_` (the deferred column reference) "
-    "are available. Do not import anything. The program's value is its last expression: an ibis "
-    "table with clearly named columns."
+    "Rules: every table listed under Tables is already an Ibis table variable of that name, and "
+    "`ibis` and `_` (the deferred column reference) are defined: do not import, connect, load "
+    "or print anything. Use Ibis methods, not pandas or SQL: filter (not query, where or loc), "
+    "group_by(...).agg(...) (not groupby), order_by with ibis.desc (not sort_values), "
+    "_.count() (not len), a.join(b, a.key == b.key) (not merge). Combine conditions with & and "
+    "|, each in parentheses. Column names are case-sensitive. The program's value is its last "
+    "expression: an Ibis table with clearly named columns. The examples answer other questions: "
+    "reuse their methods, not their filters or values. Answer only this question, in as few "
+    "lines as you can, without comments."
 )
 
 
@@ -17,9 +23,11 @@ class DraftIbis(dspy.Signature):
         + _PROGRAM_RULES
     )
 
-    question: str = dspy.InputField(desc="the user's question about the data")
     tables: str = dspy.InputField(desc="the database's tables: columns, types, keys, values")
+    examples: str = dspy.InputField(desc="programs over these tables for other questions")
     docs: str = dspy.InputField(desc="Ibis API documentation that may help")
+    question: str = dspy.InputField(desc="the user's question about the data (last: a small "
+                                         "model reads the end of a prompt best)")
     code: str = dspy.OutputField(desc="the Ibis program")
 
 
@@ -40,9 +48,10 @@ class Revise(dspy.Signature):
         + _PROGRAM_RULES
     )
 
-    question: str = dspy.InputField(desc="the user's question about the data")
     tables: str = dspy.InputField(desc="the database's tables: columns, types, keys, values")
+    examples: str = dspy.InputField(desc="programs over these tables for other questions")
     docs: str = dspy.InputField(desc="Ibis API documentation for the failing part")
+    question: str = dspy.InputField(desc="the user's question about the data")
     code: str = dspy.InputField(desc="the program that failed")
     feedback: str = dspy.InputField(desc="what the compile or execute tool reported")
     diagnosis: str = dspy.InputField(desc="what is wrong and how to fix it")

@@ -22,6 +22,7 @@ from agents.ask_cli import (
     Rounds,
 )
 from agents.ask_cli import lm_config as make_lm_config
+from agents.lm import DEFAULT_MODEL, LMConfig
 
 out = Console()
 
@@ -44,10 +45,10 @@ def synth(
     run_eval: Annotated[bool, typer.Option("--eval", help="Score the results when done.")] = False,
     report: ReportDir = None,
     backend: Backend = "local",
-    model: Model = "bundled",
+    model: Model = DEFAULT_MODEL,
     adapter: Adapter = None,
     api_base: ApiBase = None,
-    max_tokens: MaxTokens = 384,
+    max_tokens: MaxTokens = LMConfig.max_tokens,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     docs_k: DocsK = 2,

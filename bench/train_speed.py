@@ -1,5 +1,6 @@
-"""LoRA training throughput of the bundled model on this CPU: fp32 vs bf16 autocast vs bf16 weights,
-side by side, on random 8 x SEQ-token batches (loss on the last 60 tokens, as for a reply).
+"""LoRA training throughput of SmolLM2-135M (smollm2-135m) on this CPU: fp32 vs bf16 autocast
+vs bf16 weights, side by side, on random 8 x SEQ-token batches (loss on the last 60 tokens, as
+for a reply).
 
     .venv/bin/python bench/train_speed.py [--seq 400] [--steps 3]
 
@@ -22,7 +23,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.lm import bundled_model_dir  # noqa: E402
+from agents.lm import resolve_model  # noqa: E402
 
 BATCH = 8
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
@@ -35,7 +36,7 @@ def seconds_per_step(mode: str, seq: int, steps: int) -> list[float]:
 
     torch.manual_seed(0)
     dtype = torch.bfloat16 if mode == "bf16 weights" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(bundled_model_dir(), dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(resolve_model("smollm2-135m"), dtype=dtype)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated")
         model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=TARGETS,

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agents.lm.catalogue import DEFAULT_MODEL
+
 out = Console()
+
+Base = Annotated[str, typer.Option(
+    help="The base model: a catalogue name (`devstarl models list`) or a Hugging Face model "
+         "folder.")]
 
 
 def finetune(
@@ -18,8 +24,7 @@ def finetune(
     ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Adapter folder to write.")
                       ] = Path("adapter"),
-    base: Annotated[str, typer.Option(help="'bundled' or a Hugging Face model folder.")
-                    ] = "bundled",
+    base: Base = DEFAULT_MODEL,
     from_traces: Annotated[bool, typer.Option(
         "--from-traces", help="Add verified (and, where judged, correct) traces.")] = False,
     db: Annotated[str | None, typer.Option(help="With --from-traces: only this database.")
@@ -72,6 +77,7 @@ def learn(
     epochs: Annotated[int, typer.Option(help="Most passes over the data.")] = 2,
     max_examples: Annotated[int, typer.Option(help="Training examples at most.")] = 160,
     seed: Annotated[int, typer.Option(help="Seed for sampling, splits and training.")] = 0,
+    base: Base = DEFAULT_MODEL,
 ) -> None:
     """One turn of the learning loop: bootstrap, fine-tune, compare with the current adapter on
     held-out tasks, and register the new adapter for the database if it wins."""
@@ -80,7 +86,7 @@ def learn(
     from finetune.learn import learn as run
 
     config = LearnConfig(n=n, max_examples=max_examples, seed=seed,
-                         train=replace(LearnConfig().train, epochs=epochs, seed=seed))
+                         train=replace(LearnConfig().train, base=base, epochs=epochs, seed=seed))
     tracker = start_run("learn", asdict(config) | {"db": db})
     try:
         report = run(db, config, tracker)

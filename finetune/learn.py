@@ -107,8 +107,9 @@ def hand_written(db_name: str) -> list[Task]:
 def heldout_ex(tasks: list[Task], adapter: Path | None, config: LearnConfig,
                agent_config: AgentConfig = EVAL_AGENT) -> float:
     """EX of one pass of the agent with `adapter` (None: the base model) over `tasks`."""
-    lm_config = LMConfig(adapter=str(adapter) if adapter else None, cache=False,
-                         max_tokens=config.eval_max_tokens, seed=config.seed).validate()
+    lm_config = LMConfig(model=config.train.base, adapter=str(adapter) if adapter else None,
+                         cache=False, max_tokens=config.eval_max_tokens,
+                         seed=config.seed).validate()
     with tempfile.TemporaryDirectory() as tmp:
         results = synthesize(tasks, Path(tmp) / "results.jsonl", make_lm(lm_config), lm_config,
                              agent_config, SynthConfig(), store=TraceStore(Path(tmp) / "t.db"),

@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agents.lm import bundled_model_dir
+from agents.lm import CATALOGUE, DEFAULT_MODEL, resolve_model
 from agents.lm.local import render_chat
 from agents.tracking import NullTracker, Tracker
 from finetune.data import Example, data_hash
@@ -36,7 +36,8 @@ class TrainError(DevstarlError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    base: str = field(default="bundled", metadata={"help": "'bundled' or a HF model folder"})
+    base: str = field(default=DEFAULT_MODEL,
+                      metadata={"help": "a catalogue model's name or a HF model folder"})
     rank: int = field(default=16, metadata={"help": "LoRA rank"})
     alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
@@ -62,7 +63,7 @@ class Encoded:
 
 
 def base_folder(base: str) -> Path:
-    path = bundled_model_dir() if base == "bundled" else Path(base)
+    path = resolve_model(base) if base in CATALOGUE else Path(base)
     if not (path / "config.json").is_file():
         raise TrainError(f"not a Hugging Face model folder: {path}")
     return path

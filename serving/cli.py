@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agents.lm.catalogue import DEFAULT_MODEL
+
 out = Console()
 err = Console(stderr=True)
 
@@ -17,8 +19,9 @@ SYNC_EVERY_S = 5.0
 
 def serve(
     base: Annotated[str, typer.Option(
-        help="'bundled' (the converted SmolLM2-135M-Instruct folder) or a Hugging Face model "
-             "folder.")] = "bundled",
+        help="The base model: a catalogue name (`devstarl models list`; served under that "
+             "name) or a Hugging Face model folder (served under the folder's name).")
+    ] = DEFAULT_MODEL,
     adapter: Annotated[list[str] | None, typer.Option(
         help="NAME=PATH: serve this adapter folder as model NAME (repeatable). Every adapter "
              "registered by `learn` is served too, as <db>-<version>.")] = None,

@@ -19,17 +19,16 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agents.lm.catalogue import CATALOGUE, DEFAULT_MODEL, resolve_model
 from serving.env import ServeError, VllmEnv
 from tools.paths import sub_dir
-
-BUNDLED_NAME = "bundled"  # the name clients use for the bundled model (LMConfig's default)
 
 
 @dataclass
 class ServeConfig:
-    """What to serve and how. `base` is 'bundled' or a Hugging Face model folder."""
+    """What to serve and how. `base` is a catalogue model's name or a Hugging Face model folder."""
 
-    base: str = "bundled"
+    base: str = DEFAULT_MODEL
     adapters: dict[str, str] = field(default_factory=dict)  # served name -> adapter folder
     host: str = "127.0.0.1"
     port: int = 8000
@@ -46,15 +45,16 @@ class ServeConfig:
 
 
 def base_folder(base: str) -> Path:
-    if base == BUNDLED_NAME:
-        from agents.lm.bundled import bundled_model_dir
-
-        return bundled_model_dir()
+    """The folder vLLM loads: an installed catalogue model's, or `base` itself."""
+    if base in CATALOGUE:
+        return resolve_model(base).resolve()  # ModelNotInstalled says how to install it
     return Path(base).expanduser().resolve()
 
 
 def base_name(base: str) -> str:
-    return BUNDLED_NAME if base == BUNDLED_NAME else Path(base).expanduser().resolve().name
+    """The name the base model is served under: a catalogue name as is (the server backend's
+    default model is the default catalogue name), else the folder's name."""
+    return base if base in CATALOGUE else Path(base).expanduser().resolve().name
 
 
 def adapter_problem(folder: Path) -> str | None:

@@ -8,8 +8,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import platformdirs
 import pytest
 
+# Models setup.sh installed for the user: tests read them (never write) instead of converting
+# a second copy.
+USER_MODELS = Path(os.environ.get("DEVSTARL_HOME") or platformdirs.user_data_dir(
+    "devstarl", appauthor=False)).expanduser() / "models"
 # Before any project module looks up the data folder: tests never touch the user's data.
 os.environ["DEVSTARL_HOME"] = tempfile.mkdtemp(prefix="devstarl-test-home-")
 os.environ["DSPY_CACHEDIR"] = os.path.join(os.environ["DEVSTARL_HOME"], "dspy_cache")
@@ -54,18 +59,35 @@ def sample_dbs() -> Path:
     return found
 
 
-@pytest.fixture(scope="session")
-def bundled(request: pytest.FixtureRequest) -> Path:
-    """The converted bundled model, also where `LMConfig()` (model='bundled') looks for it.
-
-    Converted once into pytest's cache folder, then linked into the test data folder."""
-    from agents.lm import bundled_model_dir
+def installed_model(request: pytest.FixtureRequest, name: str) -> Path:
+    """Catalogue model `name`, installed once into pytest's cache folder (later runs skip the
+    download and conversion) and linked into the test data folder's `models/`, where
+    `LMConfig(model=name)` looks for it."""
+    from agents.lm.catalogue import is_installed, lookup, model_dir
+    from agents.lm.install import install
     from tools.paths import sub_dir
 
-    cache = getattr(request.config, "cache", None)
-    root = cache.mkdir("devstarl-models") if cache is not None else None
-    path = bundled_model_dir(root)
-    link = sub_dir("models") / path.name
+    if is_installed(lookup(name), USER_MODELS):
+        path = model_dir(lookup(name), USER_MODELS)
+    else:
+        cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+        path = install(name, root=cache.mkdir("devstarl-models") if cache else None,
+                       progress=False)
+    link = sub_dir("models") / name
     if not link.exists():
         link.symlink_to(path, target_is_directory=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def default_model(request: pytest.FixtureRequest) -> Path:
+    """The default model (Qwen2.5-Coder-0.5B-Instruct): what `LMConfig()` loads."""
+    from agents.lm import DEFAULT_MODEL
+
+    return installed_model(request, DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def small_model(request: pytest.FixtureRequest) -> Path:
+    """SmolLM2-135M-Instruct (`smollm2-135m`): for tests that need a real model, fast."""
+    return installed_model(request, "smollm2-135m")

@@ -1,7 +1,8 @@
 """LM backends behind one interface, a `dspy.LM`, chosen by `LMConfig.backend`.
 
 - local: transformers (+ a peft adapter) in this process, through DSPy's engine interface;
-  the bundled SmolLM2-135M-Instruct by default, on CPU in bfloat16.
+  a catalogue model (`agents.lm.catalogue`, installed by `agents.lm.install`) or any Hugging
+  Face folder, on CPU in bfloat16. The default is Qwen2.5-Coder-0.5B-Instruct.
 - server: any OpenAI-compatible endpoint, first of all vLLM with `--enable-lora`.
 """
 
@@ -9,8 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agents.lm.bundled import BundledModelMissing, bundled_model_dir
+from agents.lm.catalogue import (
+    CATALOGUE,
+    DEFAULT_MODEL,
+    CatalogueModel,
+    ModelNotInstalled,
+    UnknownModel,
+    lookup,
+    resolve_model,
+)
 from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
+from agents.lm.install import DiskFull, ModelInstallError, install
 from agents.lm.local import (
     AsyncLocalEngine,
     GenerationStats,
@@ -30,21 +40,29 @@ if TYPE_CHECKING:
     import dspy
 
 __all__ = [
+    "CATALOGUE",
+    "DEFAULT_MODEL",
     "AsyncLocalEngine",
-    "BundledModelMissing",
+    "CatalogueModel",
+    "DiskFull",
     "GenerationStats",
     "LMConfig",
     "LMConfigError",
     "LMUnavailable",
     "LocalEngine",
-    "bundled_model_dir",
+    "ModelInstallError",
+    "ModelNotInstalled",
+    "UnknownModel",
     "check_server",
+    "install",
     "load_adapter",
     "local_engine",
+    "lookup",
     "lora_name",
     "make_lm",
     "render_chat",
     "request_messages",
+    "resolve_model",
     "served_model_name",
 ]
 
@@ -52,8 +70,8 @@ __all__ = [
 def make_lm(config: LMConfig) -> dspy.LM:
     """The `dspy.LM` that `config` describes. Cheap: nothing heavy loads here.
 
-    Raises `LMConfigError` for a bad config and `LMUnavailable` for a missing bundled model
-    package or a server that does not answer (checked here, not on the first question).
+    Raises `LMConfigError` for a bad config and `LMUnavailable` for a catalogue model that is
+    not installed or a server that does not answer (checked here, not on the first question).
     A local model loads on its first call; `local_engine(lm).load()` loads it now.
     """
     import dspy

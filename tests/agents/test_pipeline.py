@@ -83,12 +83,46 @@ def test_runtime_error_is_fed_back(demo_db, demo_schema, sandbox, store) -> None
 def test_hostile_code_is_stopped_with_a_clear_message(demo_db, demo_schema, sandbox,
                                                       store) -> None:
     hostile = fenced("import os\nos.system('rm -rf /')")
-    agent, _ = make_agent([hostile, "no imports", hostile], demo_db, demo_schema, sandbox, store,
-                          rounds=1)
+    agent, _ = make_agent([hostile, "no imports", hostile, hostile], demo_db, demo_schema,
+                          sandbox, store, rounds=1)
     prediction = agent(question=QUESTION)
     assert not prediction.answer["ok"] and not prediction.verified
     assert prediction.answer["error"].startswith("rejected: imports are not allowed")
     assert "execute_full" not in [s.name for s in prediction.trace.steps]
+
+
+def test_a_repeated_revision_is_asked_again_differently(demo_db, demo_schema, sandbox,
+                                                      store) -> None:
+    bad = fenced("flights.sort_values('arr_delay')")
+    agent, lm = make_agent([bad, "sort it", bad, fenced(GOOD)], demo_db, demo_schema, sandbox,
+                           store, rounds=1)
+    prediction = agent(question=QUESTION)
+    assert prediction.answer["ok"] and lm.remaining == 0
+    revises = [s for s in prediction.trace.steps if s.name == "revise"]
+    assert len(revises) == 2
+    first, second = (r.messages[-1]["content"] for r in revises)
+    assert "already wrote this exact program" in second and first != second
+    # the retry samples: it cannot be a cache hit or a greedy repeat of the same prompt
+    assert lm.requests[-1].config.temperature > 0
+
+
+def test_scaffolding_is_tidied_before_the_tools(demo_db, demo_schema, sandbox, store) -> None:
+    script = ("import ibis\ncon = ibis.duckdb.connect('flights.db')\nt = con.table('flights')\n"
+              "result = t.group_by('carrier').agg(avg_delay=t.arr_delay.mean())"
+              ".order_by(ibis.desc('avg_delay')).limit(3)\nprint(result.execute())")
+    agent, _ = make_agent([fenced(script)], demo_db, demo_schema, sandbox, store)
+    prediction = agent(question=QUESTION)
+    assert prediction.answer["ok"] and prediction.answer["rows"][0][0] == "F9"
+    assert "import" not in prediction.code and "print" not in prediction.code
+    assert prediction.trace.steps[1].outputs["code"].startswith("import ibis")  # raw reply kept
+
+
+def test_a_hint_reaches_the_revise_prompt(demo_db, demo_schema, sandbox, store) -> None:
+    replies = [fenced("flights.filter(_.Carrier == 'UA').count()"), "fix the case", fenced(GOOD)]
+    agent, _ = make_agent(replies, demo_db, demo_schema, sandbox, store)
+    prediction = agent(question=QUESTION)
+    revise = next(s for s in prediction.trace.steps if s.name == "revise")
+    assert "did you mean 'carrier'?" in revise.messages[-1]["content"]
 
 
 def test_near_miss_replies_are_parsed(demo_db, demo_schema, sandbox, store) -> None:

@@ -1,4 +1,4 @@
-"""One whole learning turn, small, on the real bundled model and a real sample database:
+"""One whole learning turn, small, on the real small model and a real sample database:
 bootstrap, fine-tune, score old vs new on held-out tasks, register only on a win."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from finetune.train import CARD, TrainConfig
 pytestmark = pytest.mark.slow
 
 
-def test_a_small_turn_trains_scores_and_registers_only_a_winner(bundled: Path) -> None:
+def test_a_small_turn_trains_scores_and_registers_only_a_winner(small_model: Path) -> None:
     config = LearnConfig(n=24, heldout=0.25, max_examples=12, eval_max_tokens=24,
-                         train=TrainConfig(epochs=1, batch_size=4, lr=1e-3))
+                         train=TrainConfig(base="smollm2-135m", epochs=1, batch_size=4, lr=1e-3))
     before = registered("poker_player")
     report = learn("poker_player", config, progress=False)
 

@@ -13,6 +13,7 @@ import pytest
 from finetune.data import Example
 from finetune.train import CARD, TrainConfig, TrainError, encode, train
 
+SMALL = "smollm2-135m"  # LoRA tests train the small model: fast, and enough to prove a point
 REPLY = "```python\nairlines.filter(_.carrier == 'AA')\n```"
 
 
@@ -24,10 +25,10 @@ def examples() -> list[Example]:
 
 
 @pytest.fixture(scope="module")
-def trained(bundled: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(small_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("adapters") / "tiny"
-    config = TrainConfig(rank=8, alpha=16, epochs=12, batch_size=4, lr=1e-2, dev_fraction=0.0,
-                         patience=10)
+    config = TrainConfig(base=SMALL, rank=8, alpha=16, epochs=12, batch_size=4, lr=1e-2,
+                         dev_fraction=0.0, patience=10)
     train(examples(), out, config, progress=False)
     return out
 
@@ -36,10 +37,10 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_loss_is_on_the_reply_only(bundled: Path) -> None:
+def test_loss_is_on_the_reply_only(small_model: Path) -> None:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(bundled)
+    tokenizer = AutoTokenizer.from_pretrained(small_model)
     enc = encode(tokenizer, examples()[0])
     reply = tokenizer.decode([t for t, label in zip(enc.input_ids, enc.labels, strict=True)
                               if label != -100])
@@ -48,19 +49,19 @@ def test_loss_is_on_the_reply_only(bundled: Path) -> None:
 
 def test_adapter_and_card_are_written(trained: Path) -> None:
     card = json.loads((trained / CARD).read_text())
-    assert card["base_model"] == "bundled" and card["data"]["size"] == 4
+    assert card["base_model"] == SMALL and card["data"]["size"] == 4
     assert card["training"]["steps"] == 12 and card["hyperparameters"]["rank"] == 8
     assert (trained / "adapter_config.json").is_file()
 
 
-def test_base_unchanged_and_adapter_moved(bundled: Path, trained: Path) -> None:
+def test_base_unchanged_and_adapter_moved(small_model: Path, trained: Path) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    weights = bundled / "model.safetensors"
+    weights = small_model / "model.safetensors"
     before = _sha(weights)
-    base = AutoModelForCausalLM.from_pretrained(bundled, dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(small_model, dtype=torch.float32)
     original = {k: v.clone() for k, v in base.state_dict().items()}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated",
@@ -75,13 +76,13 @@ def test_base_unchanged_and_adapter_moved(bundled: Path, trained: Path) -> None:
     assert _sha(weights) == before
 
 
-def test_reloaded_adapter_changes_generation(bundled: Path, trained: Path) -> None:
+def test_reloaded_adapter_changes_generation(small_model: Path, trained: Path) -> None:
     from dspy.lm15 import Config, Message, Request
 
     from agents.lm import LMConfig, make_lm
 
     def answer(adapter: str | None) -> str:
-        lm = make_lm(LMConfig(adapter=adapter, cache=False, max_tokens=24))
+        lm = make_lm(LMConfig(model=SMALL, adapter=adapter, cache=False, max_tokens=24))
         request = Request(model=lm.model, system="Write Ibis.",
                           messages=(Message.user("Question 1: American Airlines?"),),
                           config=Config(max_tokens=24))

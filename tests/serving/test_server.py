@@ -176,7 +176,7 @@ class Scripted(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def scripted() -> Iterator[str]:
-    Scripted.served, Scripted.load_status, Scripted.load_body = ["bundled"], 200, "Success"
+    Scripted.served, Scripted.load_status, Scripted.load_body = ["smollm2-135m"], 200, "Success"
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -187,7 +187,7 @@ def scripted() -> Iterator[str]:
 
 def test_load_adapter_answers(scripted: str, tmp_path: Path) -> None:
     load_adapter(scripted, "a", tmp_path)
-    assert Scripted.served == ["bundled", "a"]
+    assert Scripted.served == ["smollm2-135m", "a"]
     Scripted.load_status, Scripted.load_body = 400, "The lora adapter 'a' has already been loaded."
     load_adapter(scripted, "a", tmp_path)  # fine
     Scripted.load_status, Scripted.load_body = 404, "Not Found"

