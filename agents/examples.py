@@ -1,10 +1,12 @@
 """Worked Ibis examples written over the database's own tables, for the prompt.
 
 API docs show `t.x` on a made-up table, and a small model copies the `t` rather than the idiom.
-These examples use the real table and column names (preferring those the question mentions),
-one per common shape of answer: count with a filter, group + aggregate + top 1, a combined
-filter with a selection, a join along a foreign key, a distinct count. They are drawn from the
-schema alone, never from a task, and every one compiles (tests check it on all sample databases).
+These examples use the real table and column names (the table and columns the question names
+first, as schema linking does), one per common shape of answer: count with a filter, group +
+aggregate + top 1, a join along a foreign key, a distinct count. (An example with a made-up
+threshold was dropped: small models copied the threshold into their answers.) They are
+drawn from the schema and the question's words, never from a task, and every one compiles
+(tests check it on all sample databases).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from agents.linking import words
 from tools.schema import Column, Schema, Table
 
 _NUMERIC = ("int", "float", "decimal")
+_DATE_PARTS = frozenset({"year", "month", "day", "hour", "minute", "second"})
 
 
 def schema_examples(schema: Schema, tables: list[str], question: str = "") -> str:
@@ -22,30 +25,28 @@ def schema_examples(schema: Schema, tables: list[str], question: str = "") -> st
     # The table the question names (fewest extra words in its name), then the largest.
     chosen.sort(key=lambda t: (-_score(asked, t.name), len(words(t.name)), -t.rows))
     main = chosen[0]
+    # Columns the question names come first (column linking, as for tables); the filter example
+    # uses a column the question does not name, so that a copied filter stands out.
     num = _pick(main, asked, numeric=True)
     cat = _pick(main, asked, numeric=False, with_values=True)
     key = _pick(main, asked, numeric=False) or cat
-    # Filter on a column the question does not group by, so a copied filter stands out.
     other = _pick(main, set(), numeric=False, with_values=True, avoid=cat) or cat
     lines: list[str] = []
-    if other is not None:
-        value = other.values[-1]
-        lines += [f"Q: How many {main.name} rows have {other.name} {value!r}?",
-                  f"{main.name}.filter(_.{other.name} == {value!r}).agg(n=_.count())"]
     group = cat or key
     if group is not None and num is not None:
         out = f"avg_{num.name}"
         lines += [f"Q: Which {group.name} has the highest average {num.name}?",
                   f"{main.name}.group_by(\"{group.name}\").agg({out}=_.{num.name}.mean())"
                   f".order_by(ibis.desc(\"{out}\")).limit(1)"]
-    if num is not None and group is not None:
-        lines += [f"Q: {group.name} and {num.name} where {num.name} is over 10, largest first",
-                  f"{main.name}.filter((_.{num.name} > 10) & _.{group.name}.notnull())"
-                  f".select(\"{group.name}\", \"{num.name}\").order_by(_.{num.name}.desc())"]
     lines += _join_example(schema, main, chosen)
     if group is not None:
         lines += [f"Q: How many different {group.name} values are there?",
                   f"{main.name}.agg(n_{group.name}=_.{group.name}.nunique())"]
+    # Last: a small model copies the filter of an example it has just read into its answer.
+    if other is not None:
+        value = other.values[-1]
+        lines += [f"Q: How many {main.name} rows have {other.name} {value!r}?",
+                  f"{main.name}.filter(_.{other.name} == {value!r}).agg(n=_.count())"]
     if not lines:  # no usable columns: at least show a count and a selection
         first = main.columns[0].name
         lines += [f"Q: How many rows does {main.name} have?", f"{main.name}.agg(n=_.count())",
@@ -79,8 +80,9 @@ def _join_example(schema: Schema, main: Table, chosen: list[Table]) -> list[str]
 
 def _pick(table: Table, asked: set[str], *, numeric: bool, with_values: bool = False,
           avoid: Column | None = None) -> Column | None:
-    """The column the question mentions most, else the first fitting one. Ids come last, then
-    (numbers) integers after floats, (text) columns unique per row after repeated ones."""
+    """The column the question names most, else the first fitting one in schema order. Ids come
+    last, then (numbers) calendar parts and integers after floats, (text) columns unique per row
+    after repeated ones."""
     asked = asked - words(table.name)  # "singers" names the table, not Singer_ID
     fits = []
     for c in table.columns:
@@ -93,7 +95,9 @@ def _pick(table: Table, asked: set[str], *, numeric: bool, with_values: bool = F
             continue
         lowered = c.name.lower()
         id_like = lowered == "id" or lowered.endswith(("_id", "id")) or c.name in table.primary_key
-        plain = not kind.startswith("float") if numeric else c.distinct == table.rows
+        # Calendar parts are dimensions, not measures: averaging a year teaches nothing.
+        plain = ((lowered in _DATE_PARTS) * 2 + (not kind.startswith("float")) if numeric
+                 else c.distinct == table.rows)
         fits.append((id_like, -_score(asked, c.name), plain, len(fits), c))
     fits.sort(key=lambda f: f[:4])
     return fits[0][4] if fits else None

@@ -1,8 +1,9 @@
-"""Baseline on the demo task set's test split: the bundled model (a) zero-shot, single pass, and
-(b) through the full pipeline (docs, revise rounds, voted candidates), side by side, in one run.
+"""Baseline on the demo task set's test split, one model per run: (a) zero-shot and raw (schema
+in the prompt, no docs, no examples, one reply, no revision) and (b) the full pipeline with its
+default settings (docs, examples over the tables, revise rounds), side by side, in one run.
 
-    .venv/bin/python bench/baseline.py [--limit N] [--max-tokens 160] [--adapter PATH]
-                                       [--vllm [--workers 8]]
+    .venv/bin/python bench/baseline.py [--model qwen2.5-coder-0.5b] [--limit N]
+                                       [--max-tokens 256] [--adapter PATH] [--vllm [--workers 8]]
 
 With --vllm the model is served by a vLLM server this script starts, `--workers` tasks at a
 time (vLLM batches them); latency is then per task under that load.
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
 from agents.evaluate import summarize  # noqa: E402
-from agents.lm import LMConfig, make_lm  # noqa: E402
+from agents.lm import DEFAULT_MODEL, LMConfig, make_lm  # noqa: E402
 from agents.report import write_report  # noqa: E402
 from agents.synth import SynthConfig, synthesize  # noqa: E402
 from agents.synth_cli import run_meta  # noqa: E402
@@ -40,20 +41,22 @@ from agents.tasks import load_tasks  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
 from agents.tracking import start_run  # noqa: E402
 from serving.env import VllmEnv  # noqa: E402
-from serving.server import ServeConfig, VllmServer  # noqa: E402
+from serving.server import ServeConfig, VllmServer, base_name  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
 RUNS = {
-    "zero_shot": AgentConfig(rounds=0, candidates=1, docs_k=0),
-    "pipeline": AgentConfig(rounds=2, candidates=3),
+    "zero_shot": AgentConfig(rounds=0, candidates=1, docs_k=0, examples=False),
+    "pipeline": AgentConfig(),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="a catalogue name or a model folder")
     parser.add_argument("--limit", type=int, default=None, help="first N test tasks only")
-    parser.add_argument("--max-tokens", type=int, default=160,
+    parser.add_argument("--max-tokens", type=int, default=LMConfig.max_tokens,
                         help="per reply; the gold programs' p95 is 123 tokens")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder")
     parser.add_argument("--vllm", action="store_true", help="serve the model with vLLM")
@@ -62,12 +65,14 @@ def main() -> None:
     args = parser.parse_args()
 
     if not args.vllm:
-        run(args, LMConfig(max_tokens=args.max_tokens, adapter=args.adapter, cache=False), 1)
+        run(args, LMConfig(model=args.model, max_tokens=args.max_tokens, adapter=args.adapter,
+                           cache=False), 1)
         return
-    server = VllmServer(ServeConfig(port=args.port), VllmEnv().ensure())
+    server = VllmServer(ServeConfig(base=args.model, port=args.port), VllmEnv().ensure())
     print(f"starting vLLM (log: {server.log_path})")
     with server:
-        run(args, LMConfig(backend="server", api_base=server.api_base, timeout=600,
+        run(args, LMConfig(backend="server", model=base_name(args.model),
+                           api_base=server.api_base, timeout=600,
                            max_tokens=args.max_tokens, adapter=args.adapter,
                            cache=False), args.workers)
 
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     tasks = load_tasks(TASKS, splits="test")[: args.limit]
     lm_config = lm_config.validate()
     lm = make_lm(lm_config)
-    out_dir = RESULTS / "baseline"
+    out_dir = RESULTS / "baseline" / Path(args.model).name
     shutil.rmtree(out_dir, ignore_errors=True)  # a fresh run, not a resume
     store = TraceStore()
     figures = {}
@@ -104,20 +109,31 @@ def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
         table.add_row(name, f"{f['ex']:.3f}", f"{f['comp_at_1']:.3f}", f"{f['exec_at_1']:.3f}",
                       f"{f['p50_s']:.1f}", str(f["n"]))
     Console().print(table)
-    (RESULTS / "baseline.json").write_text(json.dumps(
-        {**figures, "model": lm_config.model, "adapter": args.adapter,
-         "backend": "vllm" if args.vllm else "in-process", "workers": workers,
-         "max_tokens": args.max_tokens}, indent=2) + "\n")
+    path = RESULTS / "baseline.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    models = old.get("models", {}) if isinstance(old.get("models"), dict) else {}
+    models[Path(args.model).name] = {
+        **figures, "adapter": args.adapter, "backend": "vllm" if args.vllm else "in-process",
+        "workers": workers, "max_tokens": args.max_tokens, "dtype": lm_config.resolved_dtype(),
+        "n": len(tasks), "split": "test"}
+    path.write_text(json.dumps({"models": models}, indent=2) + "\n")
+    plot(models)
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    metrics = ("ex", "comp_at_1", "exec_at_1")
-    for i, name in enumerate(figures):
-        ax.bar([m + i * 0.4 for m in range(len(metrics))], [figures[name][m] for m in metrics],
-               width=0.4, label=name)
-    ax.set_xticks([m + 0.2 for m in range(len(metrics))], ["EX", "comp@1", "exec@1"])
+
+def plot(models: dict) -> None:
+    runs = ("zero_shot", "pipeline")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / max(1, len(models) * len(runs))
+    for i, (name, figs) in enumerate(models.items()):
+        for j, run_name in enumerate(runs):
+            k = i * len(runs) + j
+            ax.bar([m + k * width for m in range(3)],
+                   [figs[run_name][m] for m in ("ex", "comp_at_1", "exec_at_1")],
+                   width=width, label=f"{name} {run_name}")
+    ax.set_xticks([m + 0.4 - width / 2 for m in range(3)], ["EX", "comp@1", "exec@1"])
     ax.set_ylim(0, 1)
-    ax.set_title("test split, bundled model")
-    ax.legend()
+    ax.set_title("demo test split: zero-shot vs pipeline")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(RESULTS / "baseline.png", dpi=120)
 
