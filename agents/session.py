@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from tools.database import Database, resolve
 from tools.sandbox import Sandbox
 from tools.schema import inspect
 
+log = logging.getLogger(__name__)
+
 
 def model_label(config: LMConfig) -> str:
     """The model name a trace records: a catalogue name (also its installed folder's name), a
@@ -29,9 +33,24 @@ def with_registered_adapter(config: LMConfig, db_name: str) -> LMConfig:
     if config.adapter == "none":
         return replace(config, adapter=None)
     if config.adapter is None and (path := registered(db_name)) is not None:
+        if not adapter_fits(path, config.model):
+            log.warning("not using the adapter registered for %s (%s): it was trained on "
+                        "another base model than %s", db_name, path, config.model)
+            return config
         # A folder for both backends: a server that lacks it loads it from there.
         return replace(config, adapter=str(path))
     return config
+
+
+def adapter_fits(adapter: Path, model: str) -> bool:
+    """Whether `adapter` was trained on `model` (a catalogue name, folder or served name), by
+    the base folder its peft config names; an adapter that names none is given the benefit."""
+    try:
+        base = json.loads((Path(adapter) / "adapter_config.json").read_text()).get(
+            "base_model_name_or_path")
+    except (OSError, ValueError):
+        return False
+    return not base or Path(str(base)).name == Path(model).name
 
 
 def build_agent(

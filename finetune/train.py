@@ -21,6 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from agents.lm import CATALOGUE, DEFAULT_MODEL, resolve_model
+from agents.lm.config import auto_dtype
 from agents.lm.local import render_chat
 from agents.tracking import NullTracker, Tracker
 from finetune.data import Example, data_hash
@@ -108,9 +109,10 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
     if not training:
         raise TrainError(f"no example fits in {config.max_length} tokens")
 
-    # Frozen base in bf16, LoRA weights in fp32 (peft's default): the fastest mode measured on
-    # this CPU (bench/train_speed.py), and the frozen weights never take a gradient step.
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16)
+    # Frozen base in bf16 where the CPU computes bf16 natively (the fastest mode measured on an
+    # AVX512-BF16 machine, bench/train_speed.py), else fp32; LoRA weights in fp32 (peft's
+    # default). The frozen weights never take a gradient step.
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, auto_dtype()))
     lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")
     with warnings.catch_warnings():

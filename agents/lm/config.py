@@ -114,11 +114,7 @@ class LMConfig:
 
     def resolved_dtype(self) -> str:
         """The dtype the weights load in: `dtype`, with 'auto' decided for this machine."""
-        if self.dtype != "auto":
-            return self.dtype
-        if self.device != "cpu":
-            return "bfloat16"
-        return "bfloat16" if _cpu_has_bf16() else "float32"
+        return self.dtype if self.dtype != "auto" else auto_dtype(self.device)
 
     def _validate_local(self) -> None:
         if self.model not in CATALOGUE:  # whether it is installed is checked on loading
@@ -145,6 +141,11 @@ class LMConfig:
         if self.adapter is not None and not str(self.adapter).strip():
             _fail("adapter must be a served adapter name or an adapter folder")
         _check_number("timeout", self.timeout, low=0.0, high=None, open_low=True)
+
+
+def auto_dtype(device: str = "cpu") -> str:
+    """bfloat16 on an accelerator or a CPU with native bf16 arithmetic, else float32."""
+    return "bfloat16" if device != "cpu" or _cpu_has_bf16() else "float32"
 
 
 def _cpu_has_bf16() -> bool:
