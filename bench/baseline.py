@@ -56,6 +56,9 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="a catalogue name or a model folder")
     parser.add_argument("--limit", type=int, default=None, help="first N test tasks only")
+    parser.add_argument("--stride", type=int, default=1,
+                        help="every K-th test task only (a subset that keeps the difficulty mix; "
+                             "the split is ordered easy to hard)")
     parser.add_argument("--max-tokens", type=int, default=LMConfig.max_tokens,
                         help="per reply; the gold programs' p95 is 123 tokens")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder")
@@ -78,7 +81,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
-    tasks = load_tasks(TASKS, splits="test")[: args.limit]
+    tasks = load_tasks(TASKS, splits="test")[:: args.stride][: args.limit]
     lm_config = lm_config.validate()
     lm = make_lm(lm_config)
     out_dir = RESULTS / "baseline" / Path(args.model).name
@@ -115,7 +118,7 @@ def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     models[Path(args.model).name] = {
         **figures, "adapter": args.adapter, "backend": "vllm" if args.vllm else "in-process",
         "workers": workers, "max_tokens": args.max_tokens, "dtype": lm_config.resolved_dtype(),
-        "n": len(tasks), "split": "test"}
+        "n": len(tasks), "split": "test", "stride": args.stride, "limit": args.limit}
     path.write_text(json.dumps({"models": models}, indent=2) + "\n")
     plot(models)
 
