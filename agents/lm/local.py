@@ -85,6 +85,18 @@ class GenerationStats:
 
 
 @dataclass
+class _Decode:
+    """What one answer asks of a runtime's token loop."""
+
+    ids: list[int]  # the prompt's token ids
+    max_new: int
+    temperature: float  # 0: greedy
+    top_p: float | None
+    top_k: int | None
+    seed: int | None  # set when sampling
+
+
+@dataclass
 class _Generated:
     text: str
     prompt_tokens: int
@@ -106,6 +118,8 @@ class LocalEngine:
         self._model: Any = None
         self._tokenizer: Any = None
         self._defaults: dict[str, Any] = {}
+        self._eos: set[int] = set()
+        self._pad: int | None = None
         self._draws = 0
         self._stats = GenerationStats()
 
@@ -250,6 +264,8 @@ class LocalEngine:
             raise LMUnavailable(f"cannot load the local model {what}: {_one_line(e)}") from e
         declared = model.generation_config.to_diff_dict()
         self._defaults = {k: declared[k] for k in _MODEL_DEFAULTS if declared.get(k) is not None}
+        self._eos = _as_set(_eos_ids(model, tokenizer))
+        self._pad = _pad_id(model, tokenizer)
         self._model, self._tokenizer = model, tokenizer
         self._stats = GenerationStats(**{**asdict(self._stats),
                                          "load_seconds": time.perf_counter() - started})
@@ -259,24 +275,22 @@ class LocalEngine:
     def _generate(self, messages: list[dict[str, str]], config: Any,
                   sink: Callable[[str], None] | None = None,
                   cancel: threading.Event | None = None) -> _Generated:
-        import torch
-        from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
-
+        """One answer: the parts every runtime shares (prompt, context limit, seed, stops,
+        stats) around `_run`, which is the runtime's own token loop."""
         cfg = self.config
         temperature = cfg.temperature if config.temperature is None else config.temperature
         max_new = cfg.max_tokens if config.max_tokens is None else config.max_tokens
         stops = tuple(config.stop or ())
         with self._lock:
             self._load_locked()
-            model, tokenizer = self._model, self._tokenizer
+            tokenizer = self._tokenizer
             started = time.perf_counter()
             adaptations: list[Adaptation] = []
             prompt = render_chat(tokenizer, messages)
             add_special = not getattr(tokenizer, "chat_template", None)
-            ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=add_special)
-            ids = {k: v.to(cfg.device) for k, v in ids.items()}
-            prompt_tokens = int(ids["input_ids"].shape[1])
-            limit = getattr(model.config, "max_position_embeddings", None)
+            ids = tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
+            prompt_tokens = len(ids)
+            limit = self._context_limit()
             if limit and prompt_tokens >= limit:
                 raise ContextLengthError(
                     f"the prompt has {prompt_tokens} tokens; {self.name} takes at most {limit}",
@@ -287,49 +301,21 @@ class LocalEngine:
                     applied=limit - prompt_tokens,
                     reason=f"the prompt and answer must fit the model's {limit}-token context"))
                 max_new = limit - prompt_tokens
-
-            sample = temperature > 0
-            gen = dict(max_new_tokens=max_new, do_sample=sample,
-                       eos_token_id=_eos_ids(model, tokenizer),
-                       pad_token_id=_pad_id(model, tokenizer))
-            if sample:
-                gen.update(self._defaults, temperature=temperature)
-                if config.top_p is not None:
-                    gen["top_p"] = config.top_p
-                if config.top_k is not None:
-                    gen["top_k"] = config.top_k
-            elif "repetition_penalty" in self._defaults:
-                gen["repetition_penalty"] = self._defaults["repetition_penalty"]
-
-            watch = _Watcher(tokenizer, stops, sink) if (stops or sink) else None
-
-            class _Stop(StoppingCriteria):
-                def __call__(self, input_ids, scores, **kwargs):
-                    done = (watch is not None and watch.stopped) or (
-                        cancel is not None and cancel.is_set()) or looping(
-                        input_ids[0, prompt_tokens:].tolist())
-                    return torch.full((input_ids.shape[0],), done, dtype=torch.bool,
-                                      device=input_ids.device)
-
-            criteria = StoppingCriteriaList([_Stop()])
-
-            seed = None
-            if sample:
+            decode = _Decode(ids=ids, max_new=max_new, temperature=temperature,
+                             top_p=config.top_p, top_k=config.top_k, seed=None)
+            if temperature > 0:
                 base = cfg.seed if config.seed is None else config.seed
-                seed = (base * 1_000_003 + self._draws) % (2**63)
+                decode.seed = (base * 1_000_003 + self._draws) % (2**63)
                 self._draws += 1
-            with torch.inference_mode(), _seeded(seed, cfg.device):
-                out = model.generate(**ids, generation_config=GenerationConfig(**gen),
-                                     stopping_criteria=criteria, streamer=watch)
-            new = out[0, prompt_tokens:].tolist()
-            eos = _as_set(gen["eos_token_id"])
+            watch = _Watcher(tokenizer, stops, sink) if (stops or sink) else None
+            new = self._run(decode, watch, cancel)
             text = tokenizer.decode(new, skip_special_tokens=True)
             stopped_at = _first_stop(text, stops)
             if stopped_at is not None:
                 text = text[:stopped_at]
             if watch is not None and sink is not None:
                 text = watch.finish(text)
-            if stopped_at is not None or (new and new[-1] in eos) or len(new) < max_new:
+            if stopped_at is not None or (new and new[-1] in self._eos) or len(new) < max_new:
                 finish = "stop"
             else:
                 finish = "length"
@@ -340,6 +326,44 @@ class LocalEngine:
                 completion_tokens=s.completion_tokens + len(new), seconds=s.seconds + seconds,
                 load_seconds=s.load_seconds)
         return _Generated(text, prompt_tokens, len(new), finish, seconds, adaptations)
+
+    def _context_limit(self) -> int | None:
+        return getattr(self._model.config, "max_position_embeddings", None)
+
+    def _run(self, decode: _Decode, watch: _Watcher | None,
+             cancel: threading.Event | None) -> list[int]:
+        """transformers' `generate`: the new token ids (an end-of-sequence token included)."""
+        import torch
+        from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+
+        model, prompt_tokens = self._model, len(decode.ids)
+        sample = decode.temperature > 0
+        gen = dict(max_new_tokens=decode.max_new, do_sample=sample,
+                   eos_token_id=sorted(self._eos), pad_token_id=self._pad)
+        if sample:
+            gen.update(self._defaults, temperature=decode.temperature)
+            if decode.top_p is not None:
+                gen["top_p"] = decode.top_p
+            if decode.top_k is not None:
+                gen["top_k"] = decode.top_k
+        elif "repetition_penalty" in self._defaults:
+            gen["repetition_penalty"] = self._defaults["repetition_penalty"]
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                done = (watch is not None and watch.stopped) or (
+                    cancel is not None and cancel.is_set()) or looping(
+                    input_ids[0, prompt_tokens:].tolist())
+                return torch.full((input_ids.shape[0],), done, dtype=torch.bool,
+                                  device=input_ids.device)
+
+        ids = torch.tensor([decode.ids], device=self.config.device)
+        with torch.inference_mode(), _seeded(decode.seed, self.config.device):
+            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                 generation_config=GenerationConfig(**gen),
+                                 stopping_criteria=StoppingCriteriaList([_Stop()]),
+                                 streamer=watch)
+        return out[0, prompt_tokens:].tolist()
 
     def _response(self, request: Request, out: _Generated) -> Response:
         return Response(
@@ -505,7 +529,11 @@ class _Watcher:
         if not self.prompt_seen:  # generate() first hands over the prompt
             self.prompt_seen = True
             return
-        self.ids.extend(value.reshape(-1).tolist())
+        self.add(value.reshape(-1).tolist())
+
+    def add(self, ids: list[int]) -> None:
+        """New token ids, from a runtime that loops over tokens itself."""
+        self.ids.extend(ids)
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
         cut = _first_stop(text, self.stops)
         if cut is not None:
