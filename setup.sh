@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Set up DevStarL in ./.venv: torch 2.13.0 (CPU) first, then the app, then the default model.
-# Usage: ./setup.sh [--dev]     (--dev adds the test tools)
+# Usage: ./setup.sh [--dev] [--llama]
+#   --dev    adds the test tools
+#   --llama  adds the llama.cpp runtime (built from source: about 6 minutes on 2 cores, once)
 set -euo pipefail
 cd "$(dirname "$0")"
 
-extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev]"
+extras=()
+for arg in "$@"; do
+  case "$arg" in
+    --dev) extras+=(dev) ;;
+    --llama) extras+=(llama) ;;
+    *) echo "usage: ./setup.sh [--dev] [--llama]" >&2; exit 2 ;;
+  esac
+done
+extras=$(IFS=,; echo "${extras[*]:-}")
+extras=${extras:+[$extras]}
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)

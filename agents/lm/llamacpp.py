@@ -1,0 +1,202 @@
+"""The in-process llama.cpp runtime: the model's quantized GGUF through `llama-cpp-python`.
+
+A catalogue model's folder keeps the verified GGUF beside the converted weights (`model.gguf`).
+On a CPU, decoding reads every weight once per token, so the 4-bit GGUF decodes several times
+faster than the dequantized weights under transformers, and it is the model exactly as
+published. Everything but the token loop is `LocalEngine`'s: the same chat template and
+tokenizer (the Hugging Face one in the folder, so both runtimes see the same token ids), stops,
+seeds, stats and DSPy contract.
+
+Prefill is the slow part on a CPU (about 40 prompt tokens/s for the 0.5B on two AVX2 cores,
+against about 18 decoded tokens/s), and the pipeline's calls share long beginnings: a module's
+instructions and the database's tables come first in every prompt. So after each call the KV
+state is saved in a bounded RAM cache (`llama_cpp.LlamaRAMCache`, least recently used out
+first), and a call starts from the saved state with the longest common prefix; llama.cpp then
+prefills only the rest. Reused tokens are counted in `GenerationStats.cached_prompt_tokens`.
+
+`llama-cpp-python` has no binary wheel on the package index; `./setup.sh --llama` builds it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+import time
+import weakref
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from agents.lm.catalogue import GGUF, resolve_model
+from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
+from agents.lm.local import (
+    _MODEL_DEFAULTS,
+    GenerationStats,
+    LocalEngine,
+    Decode,
+    _one_line,
+    Watcher,
+    engine_name,
+    looping,
+)
+from agents.lm.quiet import quiet_progress
+
+CONTEXT = 8192  # KV cache size in tokens, or the model's own context if smaller
+PREFIX_CACHE_BYTES = 512 << 20  # saved KV states kept for prefix reuse (least recent go first)
+BUILD_HINT = "`./setup.sh --llama` builds it (about 6 minutes)"
+
+
+def installed() -> bool:
+    """True when `llama-cpp-python` is importable (found, not imported)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def gguf_file(folder: Path) -> Path | None:
+    """The GGUF in a model folder: `model.gguf`, else the only `*.gguf` there."""
+    if (folder / GGUF).is_file():
+        return folder / GGUF
+    found = sorted(folder.glob("*.gguf"))
+    return found[0] if len(found) == 1 else None
+
+
+def choose_runtime(config: LMConfig) -> str:
+    """'llama.cpp' or 'transformers' for a local `config` (runtime 'auto' decided here).
+
+    auto takes llama.cpp on a CPU when it is installed, the model folder has a GGUF and no
+    adapter is asked for (adapters are trained and applied with peft). An explicit
+    'llama.cpp' that cannot work is an error, never a silent fallback.
+    """
+    if config.runtime == "transformers":
+        return "transformers"
+    folder = resolve_model(config.model)
+    problem = None
+    if config.adapter is not None:
+        problem = "it takes no peft adapter (use runtime transformers for adapters)"
+    elif config.device != "cpu":
+        problem = f"DevStarL runs it on the CPU only, not {config.device}"
+    elif gguf_file(folder) is None:
+        problem = f"{folder} has no GGUF file"
+    elif not installed():
+        problem = f"llama-cpp-python is not installed: {BUILD_HINT}"
+    if problem is None:
+        return "llama.cpp"
+    if config.runtime == "llama.cpp":
+        error = LMUnavailable if "not installed" in problem else LMConfigError
+        raise error(f"runtime llama.cpp: {problem}")
+    return "transformers"
+
+
+def make_engine(config: LMConfig) -> LocalEngine:
+    """The in-process engine for a local `config`, on the runtime `choose_runtime` picks."""
+    return LlamaCppEngine(config) if choose_runtime(config) == "llama.cpp" else LocalEngine(config)
+
+
+class LlamaCppEngine(LocalEngine):
+    """`LocalEngine` with llama.cpp's token loop on the folder's GGUF."""
+
+    def __init__(self, config: LMConfig):
+        super().__init__(config)
+        self.name = engine_name(config, weights="gguf")
+
+    def _load_locked(self) -> None:
+        if self._model is not None:
+            return
+        from transformers import AutoTokenizer
+
+        cfg = self.config
+        started = time.perf_counter()
+        folder = resolve_model(cfg.model)
+        gguf = gguf_file(folder)
+        try:
+            from llama_cpp import Llama
+
+            with quiet_progress():
+                tokenizer = AutoTokenizer.from_pretrained(folder)
+            threads = cfg.num_threads or len(os.sched_getaffinity(0))  # its default is half
+            trained = _json(folder / "config.json").get("max_position_embeddings") or CONTEXT
+            model = Llama(model_path=str(gguf), n_ctx=min(CONTEXT, trained), n_threads=threads,
+                          n_threads_batch=threads, seed=cfg.seed, verbose=False)
+        except ImportError as e:
+            raise LMUnavailable(f"llama-cpp-python is not installed: {BUILD_HINT}") from e
+        except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
+            raise LMUnavailable(f"cannot load {gguf} with llama.cpp: {_one_line(e)}") from e
+        declared = _json(folder / "generation_config.json")
+        eos = declared.get("eos_token_id")
+        eos = set(eos) if isinstance(eos, list) else {eos}
+        eos |= {model.token_eos(), tokenizer.eos_token_id}
+        self._eos = {token for token in eos if token is not None and token >= 0}
+        self._defaults = {k: declared[k] for k in _MODEL_DEFAULTS if declared.get(k) is not None}
+        from llama_cpp import LlamaRAMCache
+
+        # Freed before interpreter shutdown, where llama-cpp-python's own __del__ fails noisily.
+        weakref.finalize(self, model.close)
+        self._prefixes = LlamaRAMCache(capacity_bytes=PREFIX_CACHE_BYTES)
+        self._model, self._tokenizer = model, tokenizer
+        self._stats = GenerationStats(**{**asdict(self._stats),
+                                         "load_seconds": time.perf_counter() - started})
+
+    def close(self) -> None:
+        """Free the model and its saved states; the next call loads it again."""
+        with self._lock:
+            if self._model is not None:
+                self._model.close()
+            self._model = self._tokenizer = self._prefixes = None
+
+    def _context_limit(self) -> int | None:
+        return self._model.n_ctx()
+
+    def _run(self, decode: Decode, watch: Watcher | None,
+             cancel: threading.Event | None) -> tuple[list[int], int]:
+        model = self._model
+        sample = decode.temperature > 0
+        if sample:
+            model.set_seed(decode.seed % (2**32))
+        top_p = decode.top_p if decode.top_p is not None else self._defaults.get("top_p", 1.0)
+        top_k = decode.top_k if decode.top_k is not None else self._defaults.get("top_k", 0)
+        penalty = self._defaults.get("repetition_penalty", 1.0)
+        cached = self._restore_prefix(decode.ids)
+        new: list[int] = []
+        tokens = model.generate(decode.ids, temp=decode.temperature if sample else 0.0,
+                                top_p=top_p, top_k=top_k, min_p=0.0, repeat_penalty=penalty,
+                                reset=True)
+        try:
+            for token in tokens:
+                new.append(token)
+                if watch is not None:
+                    watch.add([token])
+                if (token in self._eos or len(new) >= decode.max_new or looping(new)
+                        or (watch is not None and watch.stopped)
+                        or (cancel is not None and cancel.is_set())):
+                    break
+        finally:
+            tokens.close()
+        self._prefixes[model.input_ids[:model.n_tokens].tolist()] = model.save_state()
+        return new, cached
+
+    def _restore_prefix(self, ids: list[int]) -> int:
+        """Start from the saved state sharing the longest prefix with `ids` when it beats the
+        live one; return how many prompt tokens need no prefill."""
+        from llama_cpp import Llama
+
+        model = self._model
+        live = Llama.longest_token_prefix(model.input_ids[:model.n_tokens].tolist(), ids)
+        try:
+            state = self._prefixes[ids]
+        except KeyError:
+            state = None
+        if state is not None:
+            saved = Llama.longest_token_prefix(state.input_ids[:state.n_tokens].tolist(), ids)
+            if saved > live:
+                model.load_state(state)
+                live = saved
+        return min(live, len(ids) - 1)  # the last prompt token is always decoded again
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
