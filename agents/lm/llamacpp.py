@@ -33,11 +33,11 @@ from agents.lm.catalogue import GGUF, resolve_model
 from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
 from agents.lm.local import (
     _MODEL_DEFAULTS,
+    Decode,
     GenerationStats,
     LocalEngine,
-    Decode,
-    _one_line,
     Watcher,
+    _one_line,
     engine_name,
     looping,
 )

@@ -29,8 +29,6 @@ from dspy.lm15 import (
 )
 from dspy.utils.exceptions import ContextWindowExceededError
 
-from agents.lm.llamacpp import installed as llama_installed
-
 from agents.lm import (
     LlamaCppEngine,
     LMConfig,
@@ -46,6 +44,7 @@ from agents.lm import (
     render_chat,
     request_messages,
 )
+from agents.lm.llamacpp import installed as llama_installed
 
 SMALL = "smollm2-135m"
 # The short dtype in engine names: "auto" loads bf16 only where the CPU computes it natively.
