@@ -2,8 +2,9 @@
 in the prompt, no docs, no examples, one reply, no revision) and (b) the full pipeline with its
 default settings (docs, examples over the tables, revise rounds), side by side, in one run.
 
-    .venv/bin/python bench/baseline.py [--model qwen2.5-coder-0.5b] [--limit N]
-                                       [--max-tokens 256] [--adapter PATH] [--vllm [--workers 8]]
+    .venv/bin/python bench/baseline.py [--model qwen2.5-coder-0.5b] [--limit N] [--stride K]
+                                       [--max-tokens 256] [--adapter PATH] [--runtime auto]
+                                       [--vllm [--workers 8]]
 
 With --vllm the model is served by a vLLM server this script starts, `--workers` tasks at a
 time (vLLM batches them); latency is then per task under that load.
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
 from agents.evaluate import summarize  # noqa: E402
-from agents.lm import DEFAULT_MODEL, LMConfig, make_lm  # noqa: E402
+from agents.lm import DEFAULT_MODEL, LMConfig, choose_runtime, make_lm  # noqa: E402
 from agents.report import write_report  # noqa: E402
 from agents.synth import SynthConfig, synthesize  # noqa: E402
 from agents.synth_cli import run_meta  # noqa: E402
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=LMConfig.max_tokens,
                         help="per reply; the gold programs' p95 is 123 tokens")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder")
+    parser.add_argument("--runtime", default=LMConfig.runtime, help=LMConfig.help()["runtime"])
     parser.add_argument("--vllm", action="store_true", help="serve the model with vLLM")
     parser.add_argument("--workers", type=int, default=8, help="with --vllm: tasks at once")
     parser.add_argument("--port", type=int, default=8767)
@@ -69,7 +71,7 @@ def main() -> None:
 
     if not args.vllm:
         run(args, LMConfig(model=args.model, max_tokens=args.max_tokens, adapter=args.adapter,
-                           cache=False), 1)
+                           runtime=args.runtime, cache=False), 1)
         return
     server = VllmServer(ServeConfig(base=args.model, port=args.port), VllmEnv().ensure())
     print(f"starting vLLM (log: {server.log_path})")
@@ -118,6 +120,7 @@ def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     models[Path(args.model).name] = {
         **figures, "adapter": args.adapter, "backend": "vllm" if args.vllm else "in-process",
         "workers": workers, "max_tokens": args.max_tokens, "dtype": lm_config.resolved_dtype(),
+        "runtime": None if args.vllm else choose_runtime(lm_config),
         "n": len(tasks), "split": "test", "stride": args.stride, "limit": args.limit}
     path.write_text(json.dumps({"models": models}, indent=2) + "\n")
     plot(models)
