@@ -1,4 +1,5 @@
-"""DSPy signatures and modules, the pipeline, LM backends, traces and the CLI."""
+"""The DSPy program (signatures, pipeline, prompts' parts, traces, stored programs and adapters)
+and its LM backends (`agents.lm`). May import tools and retrieval."""
 
 import os
 

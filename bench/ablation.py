@@ -31,13 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
-from agents.evaluate import summarize  # noqa: E402
 from agents.lm import DEFAULT_MODEL, LMConfig, make_lm  # noqa: E402
-from agents.synth import SynthConfig, synthesize  # noqa: E402
-from agents.synth_cli import run_meta  # noqa: E402
-from agents.tasks import load_tasks  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
-from agents.tracking import start_run  # noqa: E402
+from harness.evaluate import summarize  # noqa: E402
+from harness.synth import SynthConfig, synthesize  # noqa: E402
+from harness.tasks import load_tasks  # noqa: E402
+from harness.tracking import run_meta, start_run  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"

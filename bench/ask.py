@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
-from agents.judge import Judge  # noqa: E402
 from agents.lm import DEFAULT_MODEL, LMConfig, local_engine  # noqa: E402
 from agents.session import build_agent  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
+from harness.judge import Judge  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

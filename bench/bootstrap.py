@@ -5,7 +5,7 @@ databases (issue 6 asks for >= 200 on each), with the time each took.
                                         [--tasks-dir DIR]
 
 Every task's program ran on the full data in the sandbox; every task file is loaded back with
-agents.tasks.load_tasks. Prints a table and writes bench/results/bootstrap.json.
+harness.tasks.load_tasks. Prints a table and writes bench/results/bootstrap.json.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from agents.tasks import load_tasks, resolve_db, sample_db_names  # noqa: E402
 from finetune.bootstrap import bootstrap, write_tasks  # noqa: E402
+from harness.tasks import load_tasks, resolve_db, sample_db_names  # noqa: E402
 from tools.sandbox import Sandbox  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "bootstrap.json"

@@ -27,9 +27,9 @@ from rich.table import Table  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.tasks import Task, load_tasks  # noqa: E402
-from agents.tracking import start_run  # noqa: E402
 from finetune.learn import LearnConfig, heldout_ex, learn  # noqa: E402
+from harness.tasks import Task, load_tasks  # noqa: E402
+from harness.tracking import start_run  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -35,13 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
-from agents.judge import Judge  # noqa: E402
 from agents.lm import LMConfig  # noqa: E402
-from agents.optimize import OptimizeConfig, ex_metric, optimize, score, to_examples  # noqa: E402
 from agents.programs import load_program, save_program  # noqa: E402
 from agents.registry import registered  # noqa: E402
 from agents.session import build_agent  # noqa: E402
-from agents.tasks import load_tasks  # noqa: E402
+from harness.judge import Judge  # noqa: E402
+from harness.optimize import OptimizeConfig, ex_metric, optimize, score, to_examples  # noqa: E402
+from harness.tasks import load_tasks  # noqa: E402
 from serving.env import VllmEnv  # noqa: E402
 from serving.server import ServeConfig, VllmServer  # noqa: E402
 from tools.database import resolve  # noqa: E402

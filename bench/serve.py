@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
-from agents.evaluate import summarize  # noqa: E402
 from agents.lm import LMConfig, make_lm  # noqa: E402
 from agents.registry import registered  # noqa: E402
-from agents.synth import SynthConfig, synthesize  # noqa: E402
-from agents.tasks import load_tasks  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
+from harness.evaluate import summarize  # noqa: E402
+from harness.synth import SynthConfig, synthesize  # noqa: E402
+from harness.tasks import load_tasks  # noqa: E402
 from serving.env import VllmEnv  # noqa: E402
 from serving.server import ServeConfig, VllmServer  # noqa: E402
 from tools.database import resolve  # noqa: E402

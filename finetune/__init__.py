@@ -1,1 +1,2 @@
-"""Bootstrapped tasks, traces to training data, LoRA training and adapters."""
+"""Learning: bootstrapped tasks, traces to training data, LoRA training, the learn loop.
+May import tools, retrieval, agents and harness."""

@@ -101,7 +101,7 @@ def bootstrap(db: Database, n: int = 300, seed: int = 0, budget: float = 5.0,
     """Up to `n` verified tasks for `db`, executing at most `budget * n` candidate programs.
 
     `db_name` is what the tasks' `db` field holds (as the user named the database, so
-    `agents.tasks.resolve_db` finds it again); ids are "<database>-boot-00001", ...."""
+    `harness.tasks.resolve_db` finds it again); ids are "<database>-boot-00001", ...."""
     from tqdm import tqdm
 
     t0 = time.perf_counter()

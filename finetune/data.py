@@ -19,8 +19,8 @@ from agents.adapter import CodeAdapter
 from agents.config import AgentConfig
 from agents.pipeline import IbisAgent
 from agents.signatures import DraftIbis, Revise
-from agents.tasks import Task, load_tasks, resolve_db, training_tasks
 from agents.traces import Trace
+from harness.tasks import Task, load_tasks, resolve_db, training_tasks
 from tools.errors import DevstarlError
 from tools.schema import inspect
 

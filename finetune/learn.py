@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from agents.config import AgentConfig
-from agents.evaluate import summarize
 from agents.lm import LMConfig, make_lm
 from agents.registry import adapters_dir, register, registered
-from agents.synth import SynthConfig, synthesize
-from agents.tasks import Task, load_tasks, resolve_db
 from agents.traces import TraceStore
-from agents.tracking import NullTracker, Tracker
 from finetune.bootstrap import bootstrap
 from finetune.data import TASK_SETS, dedupe, guard, task_examples, trace_examples
 from finetune.train import CARD, TrainConfig, train
+from harness.evaluate import summarize
+from harness.synth import SynthConfig, synthesize
+from harness.tasks import Task, load_tasks, resolve_db
+from harness.tracking import NullTracker, Tracker
 
 # One cheap pass per task: the eval measures the model, not the revise loop.
 EVAL_AGENT = AgentConfig(rounds=0, candidates=1)

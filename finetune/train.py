@@ -23,8 +23,8 @@ from tqdm import tqdm
 from agents.lm import CATALOGUE, DEFAULT_MODEL, resolve_model
 from agents.lm.config import auto_dtype
 from agents.lm.local import render_chat
-from agents.tracking import NullTracker, Tracker
 from finetune.data import Example, data_hash
+from harness.tracking import NullTracker, Tracker
 from tools.errors import DevstarlError
 
 CARD = "adapter_card.json"

@@ -1,4 +1,4 @@
-"""The Ibis API doc corpus and its BM25 index.
+"""The Ibis API doc corpus and its BM25 index. May import tools.
 
     docs = retrieval.search(retrieval.question_query(question, retrieval.schema_terms(schema)))
     docs = retrieval.search(retrieval.error_query(result.error, code))

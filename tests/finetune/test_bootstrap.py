@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from agents.tasks import load_tasks
+from devstarl.bootstrap import bootstrap as bootstrap_cmd
 from finetune.bootstrap import (
     Draw,
     Outcome,
@@ -24,8 +24,8 @@ from finetune.bootstrap import (
     normalize_question,
     write_tasks,
 )
-from finetune.bootstrap_cli import bootstrap as bootstrap_cmd
 from finetune.verbalize import KINDS, Namer, condition, identifier, listing, question, show
+from harness.tasks import load_tasks
 from tools.calls import compile_code, execute
 from tools.database import Database, resolve
 from tools.records import ToolResult

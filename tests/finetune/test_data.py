@@ -10,7 +10,6 @@ from agents.adapter import CodeAdapter
 from agents.config import AgentConfig
 from agents.pipeline import IbisAgent
 from agents.signatures import DraftIbis
-from agents.tasks import Task, load_tasks
 from agents.traces import Step, Trace
 from finetune.data import (
     SplitLeak,
@@ -22,6 +21,7 @@ from finetune.data import (
     task_examples,
     trace_examples,
 )
+from harness.tasks import Task, load_tasks
 
 TASKS = Path(__file__).resolve().parents[2] / "bench" / "tasks" / "nycflights13.jsonl"
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-DEVSTARL = [sys.executable, "-m", "agents"]
+DEVSTARL = [sys.executable, "-m", "devstarl"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from agents.lm import LMConfig, LMUnavailable, load_adapter, lora_name, make_lm
 from agents.registry import adapters_dir
-from serving.cli import _parse_adapters, _registered, sync_registered
+from devstarl.serve import _parse_adapters, _registered, sync_registered
 from serving.env import MARKER, ServeError, VllmEnv
 from serving.server import ServeConfig, VllmServer, group_alive, port_free
 
@@ -257,14 +257,14 @@ def test_cli_names_the_cause_in_one_line(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "agents", "serve", "--base", str(base), "--port", str(port),
+            [sys.executable, "-m", "devstarl", "serve", "--base", str(base), "--port", str(port),
              "--env", str(env.path)], capture_output=True, text=True, timeout=120,
             env=os.environ.copy())
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and f"port {port} on 127.0.0.1 is in use" in lines[0], done.stderr
     done = subprocess.run(
-        [sys.executable, "-m", "agents", "serve", "--base", str(tmp_path / "missing"),
+        [sys.executable, "-m", "devstarl", "serve", "--base", str(tmp_path / "missing"),
          "--port", str(_free_port()), "--env", str(env.path)],
         capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode == 1 and "does not exist" in done.stderr.strip().splitlines()[-1]

@@ -24,9 +24,9 @@ from agents.config import AgentConfig
 from agents.lm import LMConfig, check_server
 from agents.registry import adapters_dir, register
 from agents.session import build_agent
-from agents.tasks import Task
 from finetune.data import task_examples
 from finetune.train import TrainConfig, train
+from harness.tasks import Task
 from serving.env import VllmEnv
 from serving.server import port_free
 
@@ -78,7 +78,7 @@ def served(vllm_env: VllmEnv, small_model: Path, tmp_path_factory
     first = tiny_adapter(tmp_path_factory.mktemp("adapters") / "first", FIRST)
     env = {**os.environ, "DEVSTARL_VLLM_ENV": str(vllm_env.path)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents", "serve", "--base", SMALL, "--port", str(PORT),
+        [sys.executable, "-m", "devstarl", "serve", "--base", SMALL, "--port", str(PORT),
          "--adapter", f"first={first}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
 
-from agents.evaluate import TaskResult
+from harness.evaluate import TaskResult
 
 PLOTS = ("accuracy.png", "rounds.png", "latency.png")
 

@@ -15,7 +15,7 @@ import pydantic
 from agents.lm import DEFAULT_MODEL
 from agents.traces import Trace, TraceStore
 
-DEVSTARL = [sys.executable, "-m", "agents"]
+DEVSTARL = [sys.executable, "-m", "devstarl"]
 QUESTION = "Which carrier had the highest average arrival delay?"
 FAST = ["--max-tokens", "48", "--rounds", "1"]  # short replies keep the real model quick
 

@@ -25,9 +25,9 @@ def bootstrap(
 ) -> None:
     """Sample Ibis programs over the database's schema, run each in the sandbox, keep those
     with meaningful new results and phrase each as a question."""
-    from agents.tasks import resolve_db
     from finetune.bootstrap import bootstrap as run
     from finetune.bootstrap import write_tasks
+    from harness.tasks import resolve_db
 
     found = run(resolve_db(db), n=n, seed=seed, budget=budget, db_name=db, progress=progress)
     write_tasks(found.tasks, output)

@@ -1,14 +1,8 @@
-"""The `devstarl` command line.
-
-This module is the composition root: the one place in `agents` that imports `finetune` and
-`serving` (to register their commands). Nothing else in `agents` may, so the package
-dependencies still point one way: tools, retrieval <- agents <- finetune, serving.
-"""
+"""The tool commands: `db info`, `db build-demo`, `compile`, `run` and `docs`."""
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,33 +12,9 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
-from agents import ask_cli, optimize_cli, synth_cli
-from agents.models_cli import models_app
-from agents.traces_cli import traces_app
-from finetune import bootstrap_cli, finetune_cli
-from serving import cli as serving_cli
 from tools.errors import DevstarlError
 
-app = typer.Typer(
-    help="DevStarL: answer questions over databases by writing Ibis code.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 db_app = typer.Typer(help="Inspect databases and build the demo database.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.command("ask")(ask_cli.ask)
-app.command("chat")(ask_cli.chat)
-app.add_typer(traces_app, name="traces")
-app.add_typer(models_app, name="models")
-app.command("synth")(synth_cli.synth)
-app.command("eval")(synth_cli.evaluate_cmd)
-app.command("optimize")(optimize_cli.optimize)
-app.command("finetune")(finetune_cli.finetune)
-app.command("learn")(finetune_cli.learn)
-app.command("bootstrap")(bootstrap_cli.bootstrap)
-app.command("serve")(serving_cli.serve)
-
 out = Console()
 err = Console(stderr=True)
 
@@ -59,20 +29,6 @@ CodeArgument = Annotated[
 FileOption = Annotated[
     Path | None, typer.Option("--file", "-f", help="Read the program from a file.")
 ]
-
-
-def main() -> None:
-    """Console entry point: our own errors become one line on stderr and exit code 1."""
-    # SIGTERM unwinds like Ctrl-C would, so runs in progress still write their traces.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    try:
-        app()
-    except DevstarlError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
 
 
 @db_app.command("info")
@@ -119,7 +75,6 @@ def db_build_demo(
     out.print(f"demo database: {path}")
 
 
-@app.command("compile")
 def compile_cmd(
     code: CodeArgument = None,
     file: FileOption = None,
@@ -137,7 +92,6 @@ def compile_cmd(
     _report(result, json_out, show_sql=True)
 
 
-@app.command("run")
 def run_cmd(
     code: CodeArgument = None,
     file: FileOption = None,
@@ -198,7 +152,6 @@ def _preview_table(preview: dict, rows: int | None) -> RichTable:
     return grid
 
 
-@app.command("docs")
 def docs_cmd(
     query: Annotated[str, typer.Argument(
         help="Words, an API name (Table.group_by) or an error line to look up.")],

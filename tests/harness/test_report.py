@@ -9,9 +9,9 @@ from pathlib import Path
 from matplotlib.image import imread
 from rich.console import Console
 
-from agents.evaluate import summarize
-from agents.report import print_summary, write_report
-from tests.agents.test_evaluate import handmade_results
+from harness.evaluate import summarize
+from harness.report import print_summary, write_report
+from tests.harness.test_evaluate import handmade_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from agents.evaluate import ResultTable, compare
+from harness.evaluate import ResultTable, compare
 from tools.calls import execute
 from tools.database import Database
 from tools.records import ToolResult

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from agents.ask_cli import (
+from agents.lm import DEFAULT_MODEL, LMConfig
+from devstarl.ask import (
     Adapter,
     ApiBase,
     Backend,
@@ -21,8 +20,7 @@ from agents.ask_cli import (
     Program,
     Rounds,
 )
-from agents.ask_cli import lm_config as make_lm_config
-from agents.lm import DEFAULT_MODEL, LMConfig
+from devstarl.ask import lm_config as make_lm_config
 
 out = Console()
 
@@ -59,9 +57,9 @@ def synth(
     from agents.config import AgentConfig
     from agents.lm import make_lm
     from agents.session import with_registered_adapter
-    from agents.synth import SynthConfig, run_record, synthesize
-    from agents.tasks import load_tasks, resolve_db
-    from agents.tracking import start_run
+    from harness.synth import SynthConfig, run_record, synthesize
+    from harness.tasks import load_tasks, resolve_db
+    from harness.tracking import flatten, meta_path, run_meta, start_run
 
     splits = (split,) if split else None
     task_list = load_tasks(tasks, splits=splits)[:limit]
@@ -94,8 +92,8 @@ def evaluate_cmd(
     report: ReportDir = None,
 ) -> None:
     """Score a results file: EX, comp@k, exec@k, pass@k, rounds, latency, tokens; a report."""
-    from agents.synth import read_results
-    from agents.tracking import start_run
+    from harness.synth import read_results
+    from harness.tracking import flatten, meta_path, start_run
     from tools.errors import DevstarlError
 
     if not results.is_file():
@@ -113,46 +111,11 @@ def evaluate_cmd(
 
 
 def _evaluate(results: list, meta: dict[str, Any], folder: Path) -> dict[str, Any]:
-    from agents.evaluate import summarize
-    from agents.report import print_summary, write_report
+    from harness.evaluate import summarize
+    from harness.report import print_summary, write_report
 
     summary = {**summarize(results), "run": meta}
     print_summary(summary)
     for path in write_report(summary, results, folder):
         out.print(f"wrote {path}")
     return summary
-
-
-def run_meta(tasks: Path, lm_config: Any, agent_config: Any, synth_config: Any,
-             split: str | None, limit: int | None) -> dict[str, Any]:
-    """What every eval records: model, adapter, config hash, task-file hash and seed."""
-    config = {"lm": lm_config.to_dict(), "agent": asdict(agent_config),
-              "synth": asdict(synth_config), "split": split, "limit": limit}
-    return {
-        **config,
-        "model": lm_config.model,
-        "adapter": lm_config.adapter,
-        "seed": lm_config.seed,
-        "config_hash": _hash(json.dumps(config, sort_keys=True).encode()),
-        "task_file": str(tasks),
-        "task_file_hash": _hash(tasks.read_bytes()),
-    }
-
-
-def meta_path(results: Path) -> Path:
-    return results.with_name(results.name + ".meta.json")
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat |= flatten(value, name + "/")
-        elif isinstance(value, int | float | str | bool) or value is None:
-            flat[name] = value
-    return flat
-
-
-def _hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]

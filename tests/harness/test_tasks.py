@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.tasks import (
+from harness.tasks import (
     MAX_LINE,
     MAX_SHOWN,
     TRAIN_SPLITS,

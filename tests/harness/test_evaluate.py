@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents import evaluate
-from agents.evaluate import (
+from harness import evaluate
+from harness.evaluate import (
     ResultTable,
     Sample,
     TaskResult,
@@ -24,7 +24,7 @@ from agents.evaluate import (
     results_match,
     summarize,
 )
-from agents.synth import read_results
+from harness.synth import read_results
 from tools.records import ToolResult
 
 

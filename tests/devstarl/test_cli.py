@@ -12,7 +12,7 @@ import pytest
 
 from tools.database import Database
 
-DEVSTARL = [sys.executable, "-m", "agents"]
+DEVSTARL = [sys.executable, "-m", "devstarl"]
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -39,11 +39,11 @@ def finetune(
 ) -> None:
     """Fine-tune a LoRA adapter on verified programs; writes the peft files and an adapter card."""
     from agents.config import AgentConfig
-    from agents.tasks import load_tasks
     from agents.traces import TraceStore
-    from agents.tracking import start_run
     from finetune.data import dedupe, guard, task_examples, trace_examples
     from finetune.train import TrainConfig, TrainError, train
+    from harness.tasks import load_tasks
+    from harness.tracking import start_run
 
     config = TrainConfig(base=base, rank=rank, alpha=2 * rank, lr=lr, epochs=epochs,
                          batch_size=batch_size, seed=seed)
@@ -81,9 +81,9 @@ def learn(
 ) -> None:
     """One turn of the learning loop: bootstrap, fine-tune, compare with the current adapter on
     held-out tasks, and register the new adapter for the database if it wins."""
-    from agents.tracking import start_run
     from finetune.learn import LearnConfig
     from finetune.learn import learn as run
+    from harness.tracking import start_run
 
     config = LearnConfig(n=n, max_examples=max_examples, seed=seed,
                          train=replace(LearnConfig().train, base=base, epochs=epochs, seed=seed))

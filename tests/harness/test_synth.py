@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from agents.synth import read_results
+from harness.synth import read_results
 from tests.agents.fakes import scripted_server
 
-DEVSTARL = [sys.executable, "-m", "agents"]
+DEVSTARL = [sys.executable, "-m", "devstarl"]
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
 COUNT = "```python\nflights.agg(n_flights=_.count())\n```"

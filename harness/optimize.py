@@ -15,9 +15,9 @@ from typing import Any
 import dspy
 
 from agents.config import NEEDS_PROMPT_MODEL, OPTIMIZERS, ConfigError
-from agents.judge import Judge
 from agents.pipeline import IbisAgent
-from agents.tasks import Task
+from harness.judge import Judge
+from harness.tasks import Task
 
 
 class OptimizeError(ConfigError):

@@ -6,7 +6,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Protocol
 
 from tools.paths import sub_dir
@@ -68,3 +72,38 @@ def start_run(job_type: str, config: dict[str, Any], name: str | None = None) ->
     if os.environ.get("WANDB_MODE", "offline") == "disabled":
         return NullTracker()
     return WandbTracker(job_type, config, name)
+
+
+def run_meta(tasks: Path, lm_config: Any, agent_config: Any, synth_config: Any,
+             split: str | None, limit: int | None) -> dict[str, Any]:
+    """What every eval records: model, adapter, config hash, task-file hash and seed."""
+    config = {"lm": lm_config.to_dict(), "agent": asdict(agent_config),
+              "synth": asdict(synth_config), "split": split, "limit": limit}
+    return {
+        **config,
+        "model": lm_config.model,
+        "adapter": lm_config.adapter,
+        "seed": lm_config.seed,
+        "config_hash": _hash(json.dumps(config, sort_keys=True).encode()),
+        "task_file": str(tasks),
+        "task_file_hash": _hash(tasks.read_bytes()),
+    }
+
+
+def meta_path(results: Path) -> Path:
+    return results.with_name(results.name + ".meta.json")
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= flatten(value, name + "/")
+        elif isinstance(value, int | float | str | bool) or value is None:
+            flat[name] = value
+    return flat
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]

@@ -21,14 +21,14 @@ import dspy
 from tqdm import tqdm
 
 from agents.config import AgentConfig, ConfigError
-from agents.evaluate import Sample, TaskResult
-from agents.judge import Judge
 from agents.lm import LMConfig
 from agents.pipeline import IbisAgent
 from agents.session import build_agent
-from agents.tasks import Task, resolve_db
 from agents.traces import TraceStore
-from agents.tracking import NullTracker, Tracker
+from harness.evaluate import Sample, TaskResult
+from harness.judge import Judge
+from harness.tasks import Task, resolve_db
+from harness.tracking import NullTracker, Tracker
 from tools.sandbox import Sandbox
 
 

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agents.ask_cli import Adapter, ApiBase, Backend, MaxTokens, Model, Rounds, lm_config
 from agents.config import NEEDS_PROMPT_MODEL, OPTIMIZERS
 from agents.lm import DEFAULT_MODEL
+from devstarl.ask import Adapter, ApiBase, Backend, MaxTokens, Model, Rounds, lm_config
 
 out = Console()
 err = Console(stderr=True)
@@ -56,14 +56,14 @@ def optimize(
 
     The test split is never used: tasks of a test split are refused."""
     from agents.config import AgentConfig
-    from agents.judge import Judge
     from agents.lm import LMConfig, make_lm
-    from agents.optimize import OptimizeConfig
-    from agents.optimize import optimize as run_optimize
     from agents.programs import new_program_path, register_program, save_program
     from agents.session import build_agent, model_label, with_registered_adapter
-    from agents.tasks import resolve_db
-    from agents.tracking import start_run
+    from harness.judge import Judge
+    from harness.optimize import OptimizeConfig
+    from harness.optimize import optimize as run_optimize
+    from harness.tasks import resolve_db
+    from harness.tracking import start_run
 
     config = OptimizeConfig(optimizer=optimizer, max_demos=max_demos, candidates=candidates,
                             auto=auto, threads=threads)
@@ -103,7 +103,7 @@ def optimize(
 
 
 def _tasks(path: Path, split: str, db_name: str):
-    from agents.tasks import load_tasks, resolve_db
+    from harness.tasks import load_tasks, resolve_db
 
     tasks = load_tasks(path)
     if any(t.split for t in tasks):

@@ -13,8 +13,6 @@ import pytest
 from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
 
 from agents.config import AgentConfig
-from agents.judge import Judge
-from agents.optimize import OptimizeConfig, OptimizeError, ex_metric, optimize, score, to_examples
 from agents.programs import (
     ProgramError,
     load_program,
@@ -24,8 +22,10 @@ from agents.programs import (
     save_program,
 )
 from agents.session import build_agent
-from agents.tasks import Task, load_tasks
 from agents.traces import TraceStore
+from harness.judge import Judge
+from harness.optimize import OptimizeConfig, OptimizeError, ex_metric, optimize, score, to_examples
+from harness.tasks import Task, load_tasks
 
 TASKS = Path(__file__).resolve().parents[2] / "bench" / "tasks" / "nycflights13.jsonl"
 
@@ -155,7 +155,7 @@ def test_ask_loads_the_registered_program(tasks, demo_db, sandbox, tmp_path) -> 
 
 def test_cli_refuses_gepa_without_a_prompt_model(demo_db) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "agents", "optimize", "--db", "demo", "--train", str(TASKS),
+        [sys.executable, "-m", "devstarl", "optimize", "--db", "demo", "--train", str(TASKS),
          "--dev", str(TASKS), "--optimizer", "gepa", "--limit", "1"],
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.tracking import NullTracker, WandbTracker, start_run
+from harness.tracking import NullTracker, WandbTracker, start_run
 from tools.paths import sub_dir
 
 

@@ -1,3 +1,0 @@
-from agents.cli import main
-
-main()

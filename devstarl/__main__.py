@@ -1,0 +1,3 @@
+from devstarl.main import main
+
+main()
