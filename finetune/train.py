@@ -2,7 +2,7 @@
 FIELD-NOTES), loss on the assistant's reply only, early stop on a dev split, an adapter card.
 
 Prompts are rendered by the same function the in-process engine uses at inference
-(`agents.lm.local.render_chat`), so a trained adapter sees exactly the text it will be asked.
+(`agents.lm.chat.render_chat`), so a trained adapter sees exactly the text it will be asked.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 from tqdm import tqdm
 
 from agents.lm import CATALOGUE, DEFAULT_MODEL, resolve_model
+from agents.lm.chat import render_chat
 from agents.lm.config import auto_dtype
-from agents.lm.local import render_chat
 from finetune.data import Example, data_hash
 from harness.tracking import NullTracker, Tracker
 from tools.errors import DevstarlError

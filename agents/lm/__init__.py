@@ -2,8 +2,9 @@
 
 - local: a model in this process, through DSPy's engine interface: a catalogue model
   (`agents.lm.catalogue`, installed by `agents.lm.install`) or any Hugging Face folder. Two
-  runtimes share one engine frame: transformers (+ a peft adapter; `agents.lm.local`) and
-  llama.cpp on the folder's GGUF (`agents.lm.llamacpp`), chosen by `LMConfig.runtime`.
+  runtimes share one engine frame (`agents.lm.engine`): transformers (+ a peft adapter;
+  `agents.lm.transformers_engine`) and llama.cpp on the folder's GGUF (`agents.lm.llamacpp`),
+  chosen by `LMConfig.runtime`.
   The default model is Qwen2.5-Coder-0.5B-Instruct.
 - server: any OpenAI-compatible endpoint, first of all vLLM with `--enable-lora`.
 """
@@ -21,16 +22,11 @@ from agents.lm.catalogue import (
     lookup,
     resolve_model,
 )
+from agents.lm.chat import render_chat, request_messages
 from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
+from agents.lm.engine import AsyncLocalEngine, GenerationStats, LocalEngine
 from agents.lm.install import DiskFull, ModelInstallError, install
 from agents.lm.llamacpp import LlamaCppEngine, choose_runtime, make_engine
-from agents.lm.local import (
-    AsyncLocalEngine,
-    GenerationStats,
-    LocalEngine,
-    render_chat,
-    request_messages,
-)
 from agents.lm.server import (
     check_server,
     load_adapter,
@@ -38,6 +34,7 @@ from agents.lm.server import (
     make_server_lm,
     served_model_name,
 )
+from agents.lm.transformers_engine import TransformersEngine
 
 if TYPE_CHECKING:
     import dspy
@@ -56,6 +53,7 @@ __all__ = [
     "LocalEngine",
     "ModelInstallError",
     "ModelNotInstalled",
+    "TransformersEngine",
     "UnknownModel",
     "check_server",
     "choose_runtime",

@@ -3,9 +3,9 @@
 A catalogue model's folder keeps the verified GGUF beside the converted weights (`model.gguf`).
 On a CPU, decoding reads every weight once per token, so the 4-bit GGUF decodes several times
 faster than the dequantized weights under transformers, and it is the model exactly as
-published. Everything but the token loop is `LocalEngine`'s: the same chat template and
-tokenizer (the Hugging Face one in the folder, so both runtimes see the same token ids), stops,
-seeds, stats and DSPy contract.
+published. Everything but loading and the token loop is the shared frame's
+(`agents.lm.engine`): the same chat template and tokenizer (the Hugging Face one in the
+folder, so both runtimes see the same token ids), stops, seeds, stats and DSPy contract.
 
 Prefill is the slow part on a CPU (about 40 prompt tokens/s for the 0.5B on two AVX2 cores,
 against about 18 decoded tokens/s), and the pipeline's calls share long beginnings: a module's
@@ -30,18 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.lm.catalogue import GGUF, resolve_model
+from agents.lm.chat import one_line
 from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
-from agents.lm.local import (
-    _MODEL_DEFAULTS,
-    Decode,
-    GenerationStats,
-    LocalEngine,
-    Watcher,
-    _one_line,
-    engine_name,
-    looping,
-)
+from agents.lm.decoding import Decode, Watcher, looping
+from agents.lm.engine import GenerationStats, LocalEngine, engine_name
 from agents.lm.quiet import quiet_progress
+from agents.lm.transformers_engine import MODEL_DEFAULTS, TransformersEngine
 
 CONTEXT = 8192  # KV cache size in tokens, or the model's own context if smaller
 PREFIX_CACHE_BYTES = 512 << 20  # saved KV states kept for prefix reuse (least recent go first)
@@ -90,7 +84,9 @@ def choose_runtime(config: LMConfig) -> str:
 
 def make_engine(config: LMConfig) -> LocalEngine:
     """The in-process engine for a local `config`, on the runtime `choose_runtime` picks."""
-    return LlamaCppEngine(config) if choose_runtime(config) == "llama.cpp" else LocalEngine(config)
+    if choose_runtime(config) == "llama.cpp":
+        return LlamaCppEngine(config)
+    return TransformersEngine(config)
 
 
 class LlamaCppEngine(LocalEngine):
@@ -121,13 +117,13 @@ class LlamaCppEngine(LocalEngine):
         except ImportError as e:
             raise LMUnavailable(f"llama-cpp-python is not installed: {BUILD_HINT}") from e
         except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
-            raise LMUnavailable(f"cannot load {gguf} with llama.cpp: {_one_line(e)}") from e
+            raise LMUnavailable(f"cannot load {gguf} with llama.cpp: {one_line(e)}") from e
         declared = _json(folder / "generation_config.json")
         eos = declared.get("eos_token_id")
         eos = set(eos) if isinstance(eos, list) else {eos}
         eos |= {model.token_eos(), tokenizer.eos_token_id}
         self._eos = {token for token in eos if token is not None and token >= 0}
-        self._defaults = {k: declared[k] for k in _MODEL_DEFAULTS if declared.get(k) is not None}
+        self._defaults = {k: declared[k] for k in MODEL_DEFAULTS if declared.get(k) is not None}
         from llama_cpp import LlamaRAMCache
 
         # Freed before interpreter shutdown, where llama-cpp-python's own __del__ fails noisily.

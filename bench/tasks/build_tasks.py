@@ -6,8 +6,10 @@ Ids and questions must be unique. Any failure is listed and the script exits non
 
     .venv/bin/python bench/tasks/build_tasks.py [--show]
 
-writes bench/tasks/reference.jsonl (from reference_source.py) and bench/tasks/nycflights13.jsonl
-(from nycflights13_source.py, with a train/dev/test split stratified by difficulty).
+writes bench/tasks/reference.jsonl (from reference_source.yaml) and bench/tasks/nycflights13.jsonl
+(from nycflights13_source.yaml, with a train/dev/test split stratified by difficulty). Each source
+file is a YAML list of entries: question, ordered (optional), difficulty, category and the gold
+program as a literal block (`code: |`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,11 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
+import yaml
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]
-
-import nycflights13_source  # noqa: E402
-import reference_source  # noqa: E402
 
 from tools.calls import compile_code, execute  # noqa: E402
 from tools.database import Database, resolve  # noqa: E402
@@ -43,12 +43,24 @@ TEST_SHARE, DEV_SHARE = 0.40, 0.18  # of each difficulty, rounded up; the rest i
 PREVIEW_ROWS = 5
 
 
+def load_source(name: str) -> list[dict]:
+    """The hand-written entries of bench/tasks/<name>_source.yaml, in file order."""
+    entries = yaml.safe_load((HERE / f"{name}_source.yaml").read_text(encoding="utf-8"))
+    if not isinstance(entries, list) or not all(isinstance(t, dict) for t in entries):
+        raise ValueError(f"{name}_source.yaml: expected a list of mappings")
+    return entries
+
+
 def records(tasks: list[dict], prefix: str) -> list[dict]:
     """Task records from a source list, numbered `prefix-001`, ... in order (no gold_sql yet)."""
     out = []
     for i, t in enumerate(tasks, 1):
         if set(t) - REQUIRED - OPTIONAL or REQUIRED - set(t):
             raise ValueError(f"{prefix}-{i:03d}: keys {sorted(t)}, expected {sorted(REQUIRED)}")
+        if not all(isinstance(t[k], str) for k in REQUIRED) or not isinstance(
+            t.get("ordered", False), bool
+        ):
+            raise ValueError(f"{prefix}-{i:03d}: {sorted(REQUIRED)} must be text, ordered a bool")
         out.append(
             {
                 "version": 1,
@@ -131,8 +143,8 @@ def main() -> int:
     args = parser.parse_args()
 
     sets = {
-        "reference": records(reference_source.TASKS, "ref"),
-        "nycflights13": records(nycflights13_source.TASKS, "nyc"),
+        "reference": records(load_source("reference"), "ref"),
+        "nycflights13": records(load_source("nycflights13"), "nyc"),
     }
     assign_splits(sets["nycflights13"])
     everything = [t for tasks in sets.values() for t in tasks]

@@ -36,6 +36,7 @@ from agents.lm import (
     LMUnavailable,
     LocalEngine,
     ModelNotInstalled,
+    TransformersEngine,
     check_server,
     choose_runtime,
     install,
@@ -210,7 +211,7 @@ def test_async_calls_share_the_engine(lm: dspy.LM, engine: LocalEngine) -> None:
 
 def test_what_a_text_model_cannot_do_is_refused(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
-    engine = LocalEngine(LMConfig(model=str(tmp_path)))  # refused before any model loads
+    engine = TransformersEngine(LMConfig(model=str(tmp_path)))  # refused before loading
     tool = FunctionTool(name="lookup", parameters={"type": "object", "properties": {}})
     with pytest.raises(UnsupportedFeatureError, match="tool"):
         engine.complete(Request(model="local/x", messages=(Message.user("hi"),), tools=(tool,)))

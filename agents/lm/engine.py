@@ -1,17 +1,14 @@
-"""The in-process backend: a Hugging Face causal LM (+ a peft adapter) as a DSPy 3.4 engine.
+"""The in-process engine frame every local runtime shares: DSPy 3.4's custom-engine contract
+(dspy/clients/engines/base.py: `complete(Request) -> Response`, `stream(Request)`, `close()`,
+with the types of `dspy.lm15`), the prompt, context limit, seeds, stops and stats around a
+runtime's token loop, and saving an engine with a program.
 
-`LocalEngine` implements DSPy's custom-engine contract (dspy/clients/engines/base.py):
-`complete(Request) -> Response`, `stream(Request)` and `close()`, with the types of `dspy.lm15`.
 DSPy owns caching, retries and candidate fan-out: for `n > 1` it calls `complete` n times with
-the same request, so each sampled call here draws the next seed of a sequence (see `LMConfig.seed`)
-and the candidates differ.
-
-Prompts are the model's own chat template applied to the request's system text and messages
-(a developer message counts as a system message). A tokenizer without a chat template (a base
-model) gets a plain rendering instead: one "role: content" line per message, then "assistant:".
-
-The model loads once per engine, lazily on the first call (or `load()`), and one lock
-serializes generation, so concurrent callers are safe (they take turns).
+the same request, so each sampled call draws the next seed of a sequence (see `LMConfig.seed`)
+and the candidates differ. The model loads once per engine, lazily on the first call (or
+`load()`), and one lock serializes generation, so concurrent callers take turns.
+Runtimes: `agents.lm.transformers_engine` (the reference, with adapters) and
+`agents.lm.llamacpp` (the GGUF).
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import queue
 import re
 import threading
 import time
-import warnings
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -33,7 +29,6 @@ from typing import Any
 from dspy.lm15 import (
     Adaptation,
     ContextLengthError,
-    InvalidRequestError,
     Message,
     Request,
     Response,
@@ -42,21 +37,15 @@ from dspy.lm15 import (
     StreamStartEvent,
     TextDelta,
     TextPart,
-    ThinkingPart,
-    UnsupportedFeatureError,
     Usage,
 )
 
 from agents.lm.catalogue import CATALOGUE, resolve_model
-from agents.lm.config import LMConfig, LMUnavailable
-from agents.lm.quiet import quiet_progress
+from agents.lm.chat import PROVIDER, render_chat, to_chat
+from agents.lm.config import LMConfig
+from agents.lm.decoding import Decode, Watcher, first_stop
 
-_PROVIDER = "devstarl-local"
 _SHORT_DTYPE = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
-# Generation defaults a model's generation_config.json may recommend; used when a request
-# leaves them unset, as vLLM does.
-_MODEL_DEFAULTS = ("top_p", "top_k", "repetition_penalty")
-_PEFT_NOISE = r"`is_gradient_checkpointing` is deprecated"
 
 
 @dataclass(frozen=True)
@@ -87,18 +76,6 @@ class GenerationStats:
 
 
 @dataclass
-class Decode:
-    """What one answer asks of a runtime's token loop."""
-
-    ids: list[int]  # the prompt's token ids
-    max_new: int
-    temperature: float  # 0: greedy
-    top_p: float | None
-    top_k: int | None
-    seed: int | None  # set when sampling
-
-
-@dataclass
 class _Generated:
     text: str
     prompt_tokens: int
@@ -109,11 +86,12 @@ class _Generated:
 
 
 class LocalEngine:
-    """A transformers model behind DSPy's engine interface. Make it with `LocalEngine(config)`."""
+    """An in-process model behind DSPy's engine interface; a runtime subclass loads the model
+    and runs the token loop. Make one with `agents.lm.make_engine(config)`."""
 
     def __init__(self, config: LMConfig):
         if config.backend != "local":
-            raise ValueError("LocalEngine needs an LMConfig with backend='local'")
+            raise ValueError("a local engine needs an LMConfig with backend='local'")
         self.config = config.validate()
         self.name = engine_name(config)
         self._lock = threading.Lock()
@@ -129,7 +107,7 @@ class LocalEngine:
 
     def complete(self, request: Request) -> Response:
         """Generate one answer for `request` (greedy at temperature 0, else sampled)."""
-        messages, adaptations = _to_chat(request)
+        messages, adaptations = to_chat(request)
         out = self._generate(messages, request.config)
         out.adaptations[:0] = adaptations
         return self._response(request, out)
@@ -139,7 +117,7 @@ class LocalEngine:
 
         Closing the iterator early stops generation at the next token.
         """
-        messages, adaptations = _to_chat(request)
+        messages, adaptations = to_chat(request)
         events: queue.Queue = queue.Queue()
         cancel = threading.Event()
 
@@ -195,7 +173,7 @@ class LocalEngine:
 
     def render_prompt(self, request: Request) -> str:
         """The exact text the model is given for `request` (chat template applied)."""
-        messages, _ = _to_chat(request)
+        messages, _ = to_chat(request)
         with self._lock:
             self._load_locked()
             return render_chat(self._tokenizer, messages)
@@ -234,45 +212,20 @@ class LocalEngine:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["config"])
 
-    # -- Loading ------------------------------------------------------------------------------
+    # -- What a runtime provides ---------------------------------------------------------------
 
     def _load_locked(self) -> None:
-        if self._model is not None:
-            return
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        """Load the model and tokenizer (the lock is held); set `_eos` and `_defaults`."""
+        raise NotImplementedError
 
-        cfg = self.config
-        started = time.perf_counter()
-        if cfg.num_threads:
-            torch.set_num_threads(cfg.num_threads)
-        path = resolve_model(cfg.model)
-        try:
-            with quiet_progress():
-                tokenizer = AutoTokenizer.from_pretrained(path)
-                model = AutoModelForCausalLM.from_pretrained(
-                    path, dtype=getattr(torch, cfg.resolved_dtype()))
-                if cfg.adapter is not None:
-                    from peft import PeftModel
+    def _context_limit(self) -> int | None:
+        raise NotImplementedError
 
-                    with warnings.catch_warnings():  # peft 0.21 asks transformers 5 for it
-                        warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
-                        peft_model = PeftModel.from_pretrained(model, cfg.adapter)
-                    # Merged: generation runs at the base model's speed.
-                    model = peft_model.merge_and_unload()
-            model.to(cfg.device).eval()
-        except LMUnavailable:
-            raise
-        except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
-            what = f"{path}" + (f" with adapter {cfg.adapter}" if cfg.adapter else "")
-            raise LMUnavailable(f"cannot load the local model {what}: {_one_line(e)}") from e
-        declared = model.generation_config.to_diff_dict()
-        self._defaults = {k: declared[k] for k in _MODEL_DEFAULTS if declared.get(k) is not None}
-        self._eos = _as_set(_eos_ids(model, tokenizer))
-        self._pad = _pad_id(model, tokenizer)
-        self._model, self._tokenizer = model, tokenizer
-        self._stats = GenerationStats(**{**asdict(self._stats),
-                                         "load_seconds": time.perf_counter() - started})
+    def _run(self, decode: Decode, watch: Watcher | None,
+             cancel: threading.Event | None) -> tuple[list[int], int]:
+        """The new token ids (an end-of-sequence token included) and how many prompt tokens
+        were reused rather than prefilled."""
+        raise NotImplementedError
 
     # -- Generation ---------------------------------------------------------------------------
 
@@ -298,7 +251,7 @@ class LocalEngine:
             if limit and prompt_tokens >= limit:
                 raise ContextLengthError(
                     f"the prompt has {prompt_tokens} tokens; {self.name} takes at most {limit}",
-                    provider=_PROVIDER)
+                    provider=PROVIDER)
             if limit and prompt_tokens + max_new > limit:
                 adaptations.append(Adaptation(
                     field="config.max_tokens", action="clamped", asked=max_new,
@@ -314,7 +267,7 @@ class LocalEngine:
             watch = Watcher(tokenizer, stops, sink) if (stops or sink) else None
             new, cached = self._run(decode, watch, cancel)
             text = tokenizer.decode(new, skip_special_tokens=True)
-            stopped_at = _first_stop(text, stops)
+            stopped_at = first_stop(text, stops)
             if stopped_at is not None:
                 text = text[:stopped_at]
             if watch is not None and sink is not None:
@@ -331,45 +284,6 @@ class LocalEngine:
                 completion_tokens=s.completion_tokens + len(new), seconds=s.seconds + seconds,
                 load_seconds=s.load_seconds)
         return _Generated(text, prompt_tokens, len(new), finish, seconds, adaptations)
-
-    def _context_limit(self) -> int | None:
-        return getattr(self._model.config, "max_position_embeddings", None)
-
-    def _run(self, decode: Decode, watch: Watcher | None,
-             cancel: threading.Event | None) -> tuple[list[int], int]:
-        """transformers' `generate`: the new token ids (an end-of-sequence token included)
-        and how many prompt tokens were reused (none: every call prefills its prompt)."""
-        import torch
-        from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
-
-        model, prompt_tokens = self._model, len(decode.ids)
-        sample = decode.temperature > 0
-        gen = dict(max_new_tokens=decode.max_new, do_sample=sample,
-                   eos_token_id=sorted(self._eos), pad_token_id=self._pad)
-        if sample:
-            gen.update(self._defaults, temperature=decode.temperature)
-            if decode.top_p is not None:
-                gen["top_p"] = decode.top_p
-            if decode.top_k is not None:
-                gen["top_k"] = decode.top_k
-        elif "repetition_penalty" in self._defaults:
-            gen["repetition_penalty"] = self._defaults["repetition_penalty"]
-
-        class _Stop(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):
-                done = (watch is not None and watch.stopped) or (
-                    cancel is not None and cancel.is_set()) or looping(
-                    input_ids[0, prompt_tokens:].tolist())
-                return torch.full((input_ids.shape[0],), done, dtype=torch.bool,
-                                  device=input_ids.device)
-
-        ids = torch.tensor([decode.ids], device=self.config.device)
-        with torch.inference_mode(), _seeded(decode.seed, self.config.device):
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                 generation_config=GenerationConfig(**gen),
-                                 stopping_criteria=StoppingCriteriaList([_Stop()]),
-                                 streamer=watch)
-        return out[0, prompt_tokens:].tolist(), 0
 
     def _response(self, request: Request, out: _Generated) -> Response:
         return Response(
@@ -458,176 +372,3 @@ def _adapter_fingerprint(path: Path) -> str:
         if f.is_file() and (f.name == "adapter_config.json" or f.name.startswith("adapter_model")):
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-def request_messages(request: Request) -> list[dict[str, str]]:
-    """`request` as chat-template messages ({"role", "content"}), system text first."""
-    return _to_chat(request)[0]
-
-
-def _to_chat(request: Request) -> tuple[list[dict[str, str]], list[Adaptation]]:
-    """The request as chat-template messages; refuse what a text-only local model cannot do."""
-    cfg = request.config
-    if request.tools or cfg.tool_choice is not None:
-        raise UnsupportedFeatureError("the local engine has no native tool calling",
-                                      feature="tools", provider=_PROVIDER)
-    if cfg.logprobs is not None:
-        raise UnsupportedFeatureError("the local engine does not report logprobs",
-                                      feature="config.logprobs", provider=_PROVIDER)
-    if cfg.probabilities == "required":
-        raise UnsupportedFeatureError("the local engine does not measure judgments",
-                                      feature="config.probabilities", provider=_PROVIDER)
-    dropped = [name for name in ("response_format", "reasoning", "cache", "frequency_penalty",
-                                 "presence_penalty", "service_tier", "user_id", "store",
-                                 "probabilities") if getattr(cfg, name) is not None]
-    dropped += [f"extensions.{key}" for key in (cfg.extensions or {})]
-    adaptations = [Adaptation(field=f"config.{name}", action="dropped", asked=None,
-                              reason="the local engine has no such setting")
-                   for name in dropped]
-    messages = []
-    if request.system is not None:
-        system = request.system if isinstance(request.system, str) else _text(
-            request.system, "system")
-        messages.append({"role": "system", "content": system})
-    for i, message in enumerate(request.messages):
-        role = "system" if message.role == "developer" else message.role
-        messages.append({"role": role, "content": _text(message.parts, f"messages[{i}]")})
-    return messages, adaptations
-
-
-def _text(parts: tuple, where: str) -> str:
-    texts = []
-    for j, part in enumerate(parts):
-        if isinstance(part, TextPart):
-            texts.append(part.text)
-        elif not isinstance(part, ThinkingPart):  # earlier reasoning is not replayed
-            raise UnsupportedFeatureError(
-                f"the local engine takes text only, not a {part.type} part at {where}",
-                feature=f"{where}.parts[{j}]", provider=_PROVIDER)
-    return "".join(texts)
-
-
-def render_chat(tokenizer: Any, messages: list[dict[str, str]]) -> str:
-    """The prompt text for chat `messages`: the tokenizer's chat template with the assistant
-    turn opened, or, without a template, "role: content" lines and then "assistant:".
-    Training data goes through this too, so training and inference prompts never drift."""
-    if getattr(tokenizer, "chat_template", None):
-        try:
-            return tokenizer.apply_chat_template(messages, tokenize=False,
-                                                 add_generation_prompt=True)
-        except Exception as e:  # noqa: BLE001 - e.g. a template that rejects a role order
-            raise InvalidRequestError(f"the chat template refused the messages: {_one_line(e)}",
-                                      provider=_PROVIDER) from e
-    return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-
-
-class Watcher:
-    """A transformers streamer: decodes as tokens arrive, spots stop strings, and hands
-    text that can no longer be cut by a stop string to `sink`."""
-
-    def __init__(self, tokenizer: Any, stops: tuple[str, ...],
-                 sink: Callable[[str], None] | None):
-        self.tokenizer, self.stops, self.sink = tokenizer, stops, sink
-        self.hold = max((len(s) for s in stops), default=1) - 1
-        self.ids: list[int] = []
-        self.prompt_seen = False
-        self.stopped = False
-        self.sent = 0
-
-    def put(self, value: Any) -> None:
-        if not self.prompt_seen:  # generate() first hands over the prompt
-            self.prompt_seen = True
-            return
-        self.add(value.reshape(-1).tolist())
-
-    def add(self, ids: list[int]) -> None:
-        """New token ids, from a runtime that loops over tokens itself."""
-        self.ids.extend(ids)
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        cut = _first_stop(text, self.stops)
-        if cut is not None:
-            self.stopped = True
-            text = text[:cut]
-            safe = len(text)
-        else:
-            safe = len(text) - self.hold - (1 if text.endswith("\ufffd") else 0)
-        if self.sink is not None and safe > self.sent:
-            self.sink(text[self.sent:safe])
-            self.sent = safe
-
-    def end(self) -> None:
-        pass
-
-    def finish(self, text: str) -> str:
-        """Send the rest of `text`; return the text the deltas add up to."""
-        sent = self.sent
-        if self.sink is not None and len(text) > sent:
-            self.sink(text[sent:])
-            self.sent = len(text)
-        return text
-
-
-class _seeded:
-    """Seed torch's generators for one sampled call, restoring the outer state afterwards."""
-
-    def __init__(self, seed: int | None, device: str):
-        self.seed, self.device, self._fork = seed, device, None
-
-    def __enter__(self) -> None:
-        if self.seed is None:
-            return
-        import torch
-
-        devices = []
-        if self.device.startswith("cuda"):
-            devices = [torch.device(self.device).index or 0]
-        self._fork = torch.random.fork_rng(devices=devices)
-        self._fork.__enter__()
-        torch.manual_seed(self.seed)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fork is not None:
-            self._fork.__exit__(*exc)
-
-
-LOOP_TOKENS = 48  # a reply whose last 48 tokens repeat one short pattern is stuck in a loop
-
-
-def looping(ids: list[int], window: int = LOOP_TOKENS, longest: int = 8) -> bool:
-    """True when the last `window` tokens repeat a pattern of at most `longest` tokens
-    (`1000000...`, `)))...`, one line over and over): greedy decoding never leaves such a loop,
-    so generating on only burns time up to max_tokens."""
-    if len(ids) < window + longest:
-        return False
-    tail = ids[-window - longest:]
-    return any(tail[longest:] == tail[longest - p:len(tail) - p] for p in range(1, longest + 1))
-
-
-def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
-    found = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return min(found) if found else None
-
-
-def _eos_ids(model: Any, tokenizer: Any) -> Any:
-    eos = model.generation_config.eos_token_id
-    return eos if eos is not None else tokenizer.eos_token_id
-
-
-def _pad_id(model: Any, tokenizer: Any) -> int | None:
-    pad = model.generation_config.pad_token_id
-    if pad is None:
-        pad = tokenizer.pad_token_id
-    if pad is None:
-        pad = min(_as_set(_eos_ids(model, tokenizer)), default=None)
-    return pad
-
-
-def _as_set(ids: Any) -> set[int]:
-    if ids is None:
-        return set()
-    return set(ids) if isinstance(ids, list | tuple | set) else {ids}
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
