@@ -25,6 +25,7 @@ Adapter = Annotated[str | None, typer.Option(help=LMConfig.help()["adapter"] + (
     " Default: the database's registered adapter, if any; 'none' for the base model."))]
 ApiBase = Annotated[str | None, typer.Option("--api-base", help=LMConfig.help()["api_base"])]
 MaxTokens = Annotated[int, typer.Option(help=LMConfig.help()["max_tokens"])]
+Runtime = Annotated[str, typer.Option(help=LMConfig.help()["runtime"])]
 Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]
 Candidates = Annotated[int, typer.Option(help="Drafts sampled and voted on (1 = greedy).")]
 Program = Annotated[str | None, typer.Option(
@@ -42,6 +43,7 @@ def ask(
     adapter: Adapter = None,
     api_base: ApiBase = None,
     max_tokens: MaxTokens = LMConfig.max_tokens,
+    runtime: Runtime = LMConfig.runtime,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     program: Program = None,
@@ -52,7 +54,7 @@ def ask(
 
     if not question.strip():
         raise DevstarlError("empty question")
-    lm = lm_config(backend, model, adapter, api_base, max_tokens)
+    lm = lm_config(backend, model, adapter, api_base, max_tokens, runtime=runtime)
     agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
                         program=program)
     prediction = agent(question=question)
@@ -72,6 +74,7 @@ def chat(
     adapter: Adapter = None,
     api_base: ApiBase = None,
     max_tokens: MaxTokens = LMConfig.max_tokens,
+    runtime: Runtime = LMConfig.runtime,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     program: Program = None,
@@ -82,7 +85,7 @@ def chat(
     """
     from agents.session import build_agent
 
-    lm = lm_config(backend, model, adapter, api_base, max_tokens)
+    lm = lm_config(backend, model, adapter, api_base, max_tokens, runtime=runtime)
     agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
                         program=program)
     _enable_history()

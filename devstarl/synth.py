@@ -19,6 +19,7 @@ from devstarl.ask import (
     Model,
     Program,
     Rounds,
+    Runtime,
 )
 from devstarl.ask import lm_config as make_lm_config
 
@@ -47,6 +48,7 @@ def synth(
     adapter: Adapter = None,
     api_base: ApiBase = None,
     max_tokens: MaxTokens = LMConfig.max_tokens,
+    runtime: Runtime = LMConfig.runtime,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     docs_k: DocsK = 2,
@@ -63,7 +65,8 @@ def synth(
 
     splits = (split,) if split else None
     task_list = load_tasks(tasks, splits=splits)[:limit]
-    lm_config = make_lm_config(backend, model, adapter, api_base, max_tokens, seed=seed)
+    lm_config = make_lm_config(backend, model, adapter, api_base, max_tokens, seed=seed,
+                               runtime=runtime)
     databases = {t.db for t in task_list}
     if len(databases) == 1:  # one LM serves every worker: one database's adapter
         lm_config = with_registered_adapter(lm_config, resolve_db(databases.pop()).name)

@@ -69,9 +69,10 @@ def test_failed_program_exits_2_with_one_line(demo_db: Database) -> None:
         ["compile", "   "],
         ["run", "--file", "/no/such/program.py"],
         ["run", "flights.count()", "--db", "{text}"],
+        ["ask", "How many flights?", "--runtime", "onnx"],
     ],
     ids=["missing-db", "corrupt-db", "non-duckdb", "unknown-table", "empty-code", "blank-code",
-         "missing-program-file", "run-on-non-duckdb"],
+         "missing-program-file", "run-on-non-duckdb", "unknown-runtime"],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.duckdb"
