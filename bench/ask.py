@@ -1,6 +1,7 @@
 """Wall time per question and generated tokens per second of `ask`, in-process backend, warm.
 
     .venv/bin/python bench/ask.py [--n 20] [--model NAME] [--adapter PATH] [--max-tokens 256]
+                                  [--runtime auto]
 
 Questions: the first N of the demo task set's dev split (never the test split). The model is
 loaded and one question answered before timing. Each answer is judged against the task's gold
@@ -51,10 +52,11 @@ def main() -> None:
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder")
     parser.add_argument("--max-tokens", type=int, default=LMConfig.max_tokens)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--runtime", default=LMConfig.runtime, help=LMConfig.help()["runtime"])
     args = parser.parse_args()
 
     lm_config = LMConfig(model=args.model, adapter=args.adapter, max_tokens=args.max_tokens,
-                         cache=False)
+                         runtime=args.runtime, cache=False)
     with tempfile.TemporaryDirectory() as tmp:
         agent = build_agent(None, lm_config, AgentConfig(rounds=args.rounds),
                             store=TraceStore(Path(tmp) / "traces.sqlite"))
@@ -81,6 +83,10 @@ def main() -> None:
         "p95_s": round(statistics.quantiles(seconds, n=20, method="inclusive")[18], 2),
         "tokens_per_s": round(generation.tokens_per_second, 1),
         "backend": "local",
+        "runtime": type(engine).__name__,
+        "prompt_tokens_per_question": round(generation.prompt_tokens / len(questions)),
+        "cached_prompt_share": round(generation.cached_prompt_tokens
+                                     / max(1, generation.prompt_tokens), 3),
         "model": agent.model + (f"+{agent.adapter_name}" if agent.adapter_name else ""),
         "tokens_per_question_p50": statistics.median(tokens),
         "verified": verified,
