@@ -3,20 +3,22 @@ the full pipeline at its defaults against itself without docs, without revise ro
 table linking, without the worked examples, without the reflect step, and with 3 voted
 candidates.
 
-    .venv/bin/python bench/ablation.py [--model qwen2.5-coder-0.5b] [--limit N]
+    .venv/bin/python bench/ablation.py [--model qwen2.5-coder-0.5b] [--limit N] [--stride K]
                                        [--only full,no_docs,...]
 
 Prints EX and p50 seconds per variant; writes bench/results/ablation.json
 (`variants.<name>.ex`, `.p50_s`, and the rest), per-variant results and reports under
-bench/results/ablation/, and a plot bench/results/ablation.png.
+bench/results/ablation/, and a plot bench/results/ablation.png. A run of some variants
+(`--only`) replaces those and keeps the others measured on the same model, runtime and tasks,
+so a long ablation can be run a variant at a time; each variant records when it ran.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
-from agents.lm import DEFAULT_MODEL, LMConfig, make_lm  # noqa: E402
+from agents.lm import DEFAULT_MODEL, LMConfig, choose_runtime, make_lm  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
 from harness.evaluate import summarize  # noqa: E402
 from harness.synth import SynthConfig, synthesize  # noqa: E402
@@ -56,6 +58,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL, help="a catalogue name or folder")
     parser.add_argument("--limit", type=int, default=None, help="first N test tasks only")
+    parser.add_argument("--stride", type=int, default=1,
+                        help="every K-th test task only (keeps the difficulty mix)")
     parser.add_argument("--only", default=",".join(VARIANTS), help="variants to run, by name")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n]
@@ -63,16 +67,24 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
 
-    tasks = load_tasks(TASKS, splits="test")[: args.limit]
+    tasks = load_tasks(TASKS, splits="test")[:: args.stride][: args.limit]
     lm_config = LMConfig(model=args.model, cache=False).validate()
     lm = make_lm(lm_config)
     out_dir = RESULTS / "ablation"
-    shutil.rmtree(out_dir, ignore_errors=True)  # a fresh run, not a resume
+    out_dir.mkdir(parents=True, exist_ok=True)
+    setup = {"model": lm_config.model, "dtype": lm_config.resolved_dtype(),
+             "runtime": choose_runtime(lm_config), "split": "test", "stride": args.stride,
+             "limit": args.limit, "tasks": [t.id for t in tasks]}
+    path = RESULTS / "ablation.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    same = all(old.get(k) == v for k, v in setup.items())
+    figures = old.get("variants", {}) if same else {}  # earlier variants on the same setup
     store = TraceStore()
-    figures = {}
     for name in names:
         config = VARIANTS[name]
         print(f"\n== {name}: {len(tasks)} test tasks")
+        for stale in out_dir.glob(f"{name}.jsonl*"):  # a fresh run of this variant, not a resume
+            stale.unlink()
         meta = run_meta(TASKS, lm_config, config, SynthConfig(), "test", args.limit)
         tracker = start_run("ablation", meta, name=f"ablation-{name}")
         results = synthesize(tasks, out_dir / f"{name}.jsonl", lm, lm_config, config,
@@ -80,7 +92,8 @@ def main() -> None:
         overall = summarize(results)["overall"]
         figures[name] = {"ex": overall["ex"], "comp_at_1": overall["comp@1"],
                          "exec_at_1": overall["exec@1"], "p50_s": overall["seconds_p50"],
-                         "n": overall["tasks"], "config_hash": config.hash}
+                         "n": overall["tasks"], "config_hash": config.hash,
+                         "ran_at": time.strftime("%Y-%m-%d %H:%M")}
         tracker.summary(figures[name])
         tracker.finish()
 
@@ -91,9 +104,7 @@ def main() -> None:
         table.add_row(name, f"{f['ex']:.3f}", f"{f['comp_at_1']:.3f}", f"{f['exec_at_1']:.3f}",
                       f"{f['p50_s']:.1f}", str(f["n"]))
     Console().print(table)
-    (RESULTS / "ablation.json").write_text(json.dumps(
-        {"model": lm_config.model, "dtype": lm_config.resolved_dtype(), "split": "test",
-         "variants": figures}, indent=2) + "\n")
+    path.write_text(json.dumps({**setup, "variants": figures}, indent=2) + "\n")
 
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.bar(list(figures), [f["ex"] for f in figures.values()])
