@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import evaluate
+from harness import evaluate, ex
 from harness.evaluate import (
     ResultTable,
     Sample,
@@ -57,7 +57,7 @@ def test_columns_with_equal_values_are_matched_by_rows():
 
 
 def test_column_matching_gives_up_past_its_limit(monkeypatch):
-    monkeypatch.setattr(evaluate, "MAX_COLUMN_MATCHINGS", 1)
+    monkeypatch.setattr(ex, "MAX_COLUMN_MATCHINGS", 1)
     verdict = compare(table("a b", [2, 1], [3, 2], [1, 3]), table("a b", [1, 2], [2, 3], [3, 1]))
     assert not verdict.match and verdict.reason.startswith("over 1 column matchings")
 
@@ -132,7 +132,7 @@ def test_near_tied_floats_are_paired_by_matching():
 
 
 def test_near_tie_matching_is_bounded(monkeypatch):
-    monkeypatch.setattr(evaluate, "MAX_MATCH_GROUP", 1)
+    monkeypatch.setattr(ex, "MAX_MATCH_GROUP", 1)
     pred = table("x y", [1.0, 5.0], [1.0 + 1e-10, 4.0])
     gold = table("x y", [1.0 + 1e-10, 5.0], [1.0, 4.0])
     assert not results_match(pred, gold)
