@@ -63,10 +63,16 @@ def main() -> None:
                         help="per reply; the gold programs' p95 is 123 tokens")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder")
     parser.add_argument("--runtime", default=LMConfig.runtime, help=LMConfig.help()["runtime"])
+    parser.add_argument("--runs", default=",".join(RUNS),
+                        help="which runs (zero_shot, pipeline); a run left out keeps its "
+                             "figures from an earlier run on the same model and tasks")
     parser.add_argument("--vllm", action="store_true", help="serve the model with vLLM")
     parser.add_argument("--workers", type=int, default=8, help="with --vllm: tasks at once")
     parser.add_argument("--port", type=int, default=8767)
     args = parser.parse_args()
+    unknown = set(args.runs.split(",")) - set(RUNS)
+    if unknown:
+        parser.error(f"unknown runs {sorted(unknown)}; known: {', '.join(RUNS)}")
 
     if not args.vllm:
         run(args, LMConfig(model=args.model, max_tokens=args.max_tokens, adapter=args.adapter,
@@ -86,11 +92,24 @@ def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     lm_config = lm_config.validate()
     lm = make_lm(lm_config)
     out_dir = RESULTS / "baseline" / Path(args.model).name
-    shutil.rmtree(out_dir, ignore_errors=True)  # a fresh run, not a resume
+    path = RESULTS / "baseline.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    models = old.get("models", {}) if isinstance(old.get("models"), dict) else {}
+    setup = {"adapter": args.adapter, "backend": "vllm" if args.vllm else "in-process",
+             "workers": workers, "max_tokens": args.max_tokens,
+             "dtype": lm_config.resolved_dtype(),
+             "runtime": None if args.vllm else choose_runtime(lm_config),
+             "n": len(tasks), "split": "test", "stride": args.stride, "limit": args.limit}
+    earlier = models.get(Path(args.model).name, {})
+    same = all(earlier.get(k) == v for k, v in setup.items())
+    figures = {name: earlier[name] for name in RUNS if same and name in earlier}
     store = TraceStore()
-    figures = {}
-    for name, agent_config in RUNS.items():
+    for name in args.runs.split(","):
+        agent_config = RUNS[name]
         print(f"\n== {name}: {len(tasks)} test tasks")
+        for stale in out_dir.glob(f"{name}.jsonl*"):  # a fresh run, not a resume
+            stale.unlink()
+        shutil.rmtree(out_dir / name, ignore_errors=True)
         meta = run_meta(TASKS, lm_config, agent_config, SynthConfig(workers=workers), "test",
                         args.limit)
         tracker = start_run("baseline", meta, name=f"baseline-{name}")
@@ -113,14 +132,7 @@ def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
         table.add_row(name, f"{f['ex']:.3f}", f"{f['comp_at_1']:.3f}", f"{f['exec_at_1']:.3f}",
                       f"{f['p50_s']:.1f}", str(f["n"]))
     Console().print(table)
-    path = RESULTS / "baseline.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    models = old.get("models", {}) if isinstance(old.get("models"), dict) else {}
-    models[Path(args.model).name] = {
-        **figures, "adapter": args.adapter, "backend": "vllm" if args.vllm else "in-process",
-        "workers": workers, "max_tokens": args.max_tokens, "dtype": lm_config.resolved_dtype(),
-        "runtime": None if args.vllm else choose_runtime(lm_config),
-        "n": len(tasks), "split": "test", "stride": args.stride, "limit": args.limit}
+    models[Path(args.model).name] = {**figures, **setup}
     path.write_text(json.dumps({"models": models}, indent=2) + "\n")
     plot(models)
 

@@ -168,7 +168,12 @@ class LlamaCppEngine(LocalEngine):
                     break
         finally:
             tokens.close()
-        self._prefixes[model.input_ids[:model.n_tokens].tolist()] = model.save_state()
+        state = model.save_state()
+        # Its logits copy is n_batch x vocab floats (311 MB for Qwen's 152k vocab) and not
+        # counted against the cache's capacity; a restored state decodes its last prompt token
+        # again, so one row keeps the bound honest (load_state broadcasts it).
+        state.scores = state.scores[-1:].copy()
+        self._prefixes[model.input_ids[:model.n_tokens].tolist()] = state
         return new, cached
 
     def _restore_prefix(self, ids: list[int]) -> int:
