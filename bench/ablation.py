@@ -26,8 +26,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from figures import print_runs  # noqa: E402 - bench/figures.py
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -97,13 +96,7 @@ def main() -> None:
         tracker.summary(figures[name])
         tracker.finish()
 
-    table = Table(title=f"ablation on the test split ({lm_config.model})")
-    for col in ("variant", "EX", "comp@1", "exec@1", "p50 s", "n"):
-        table.add_column(col)
-    for name, f in figures.items():
-        table.add_row(name, f"{f['ex']:.3f}", f"{f['comp_at_1']:.3f}", f"{f['exec_at_1']:.3f}",
-                      f"{f['p50_s']:.1f}", str(f["n"]))
-    Console().print(table)
+    print_runs(f"ablation on the test split ({lm_config.model})", "variant", figures)
     path.write_text(json.dumps({**setup, "variants": figures}, indent=2) + "\n")
 
     fig, ax = plt.subplots(figsize=(7, 4))

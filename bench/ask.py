@@ -22,7 +22,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from figures import save_histogram  # noqa: E402 - bench/figures.py
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -103,15 +103,9 @@ def main() -> None:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "ask.json").write_text(json.dumps(figures, indent=2) + "\n")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist(seconds, bins=20)
-    ax.axvline(2.0, color="red", linestyle="--", label="goal p50 2 s")
-    ax.set_xlabel("wall seconds per question")
-    ax.set_ylabel("questions")
-    ax.set_title(f"ask latency ({figures['model']}, in-process)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(RESULTS / "ask.png", dpi=120)
+    save_histogram(RESULTS / "ask.png", [seconds], ["ask"], xlabel="wall seconds per question",
+                   title=f"ask latency ({figures['model']}, in-process)",
+                   goal=(3.0, "goal p50 3 s"))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from figures import save_histogram  # noqa: E402 - bench/figures.py
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -111,14 +111,10 @@ def main() -> None:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "tools.json").write_text(json.dumps(figures, indent=2) + "\n")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist([compile_ms, execute_ms], bins=40, label=["compile", "execute_on_sample"])
-    ax.set_xlabel("latency per call, ms (sandbox included)")
-    ax.set_ylabel("calls")
-    ax.set_title(f"tools latency over {len(tasks)} reference programs")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(RESULTS / "tools.png", dpi=120)
+    save_histogram(RESULTS / "tools.png", [compile_ms, execute_ms],
+                   ["compile", "execute_on_sample"], bins=40,
+                   xlabel="latency per call, ms (sandbox included)",
+                   title=f"tools latency over {len(tasks)} reference programs")
 
 
 if __name__ == "__main__":

@@ -34,12 +34,8 @@ def compile_code(
     return _result(request, sandbox, limits)
 
 
-def execute_on_sample(
-    code: str,
-    db: Database,
-    sandbox: Sandbox | None = None,
-    limits: Limits = SAMPLE_LIMITS,
-) -> ToolResult:
+def execute_on_sample(code: str, db: Database, sandbox: Sandbox | None = None,
+                      limits: Limits = SAMPLE_LIMITS) -> ToolResult:
     """Run the program on the database's cached sample; return a preview and the row count."""
     request = {"op": "execute", "code": code, "db_path": str(sample_path(db))}
     return _result(request, sandbox, limits)

@@ -68,7 +68,9 @@ def test_dead_server_names_the_url() -> None:
 
 def test_ctrl_c_in_chat_returns_to_the_prompt(demo_db, default_model) -> None:
     before = TraceStore().count()
-    proc = subprocess.Popen([*DEVSTARL, "chat", "--max-tokens", "400"], stdin=subprocess.PIPE,
+    # transformers: the slower runtime, still generating 12 s in (llama.cpp may have answered)
+    proc = subprocess.Popen([*DEVSTARL, "chat", "--max-tokens", "400", "--runtime",
+                             "transformers"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ.copy())
     assert proc.stdin is not None
