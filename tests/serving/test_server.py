@@ -133,11 +133,10 @@ def test_command_serves_lora_with_runtime_loading(tmp_path: Path) -> None:
     assert command[command.index("--max-lora-rank") + 1] == "32"
     assert command[command.index("--served-model-name") + 1] == "m"
     assert server.environment()["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
-    # auto: the dtype the local backend would load on this machine (bf16 is emulated on AVX2)
-    assert command[command.index("--dtype") + 1] == (
+    assert command[command.index("--dtype") + 1] == "bfloat16"
+    config.dtype = "auto"  # the dtype the local backend would load here (bf16 emulated on AVX2)
+    assert server.command(*server.preflight())[command.index("--dtype") + 1] == (
         "bfloat16" if env.gpu else LMConfig().resolved_dtype())
-    config.dtype = "bfloat16"
-    assert server.command(*server.preflight())[command.index("--dtype") + 1] == "bfloat16"
 
 
 def test_adapter_specs_are_parsed() -> None:
