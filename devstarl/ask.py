@@ -12,20 +12,14 @@ from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
 from agents.config import AgentConfig
-from agents.lm import DEFAULT_MODEL, LMConfig
+from agents.lm import LMConfig
+from devstarl.options import model_options
 from tools.paths import data_dir
 
 out = Console()
 err = Console(stderr=True)
 
 Db = Annotated[str | None, typer.Option("--db", help="DuckDB file, Ibis URL, or 'demo'.")]
-Backend = Annotated[str, typer.Option(help=LMConfig.help()["backend"])]
-Model = Annotated[str, typer.Option(help=LMConfig.help()["model"])]
-Adapter = Annotated[str | None, typer.Option(help=LMConfig.help()["adapter"] + (
-    " Default: the database's registered adapter, if any; 'none' for the base model."))]
-ApiBase = Annotated[str | None, typer.Option("--api-base", help=LMConfig.help()["api_base"])]
-MaxTokens = Annotated[int, typer.Option(help=LMConfig.help()["max_tokens"])]
-Runtime = Annotated[str, typer.Option(help=LMConfig.help()["runtime"])]
 Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]
 Candidates = Annotated[int, typer.Option(help="Drafts sampled and voted on (1 = greedy).")]
 Program = Annotated[str | None, typer.Option(
@@ -33,20 +27,17 @@ Program = Annotated[str | None, typer.Option(
          "program, if any; 'none' for the uncompiled modules.")]
 
 
+@model_options()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in your words.")],
     db: Db = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the answer record.")] = False,
     show_trace: Annotated[bool, typer.Option("--show-trace", help="Print every step.")] = False,
-    backend: Backend = "local",
-    model: Model = DEFAULT_MODEL,
-    adapter: Adapter = None,
-    api_base: ApiBase = None,
-    max_tokens: MaxTokens = LMConfig.max_tokens,
-    runtime: Runtime = LMConfig.runtime,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     program: Program = None,
+    *,
+    lm: LMConfig,
 ) -> None:
     """Answer a question about a database: the table, the Ibis program and its SQL."""
     from agents.session import build_agent
@@ -54,7 +45,6 @@ def ask(
 
     if not question.strip():
         raise DevstarlError("empty question")
-    lm = lm_config(backend, model, adapter, api_base, max_tokens, runtime=runtime)
     agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
                         program=program)
     prediction = agent(question=question)
@@ -67,17 +57,14 @@ def ask(
         raise typer.Exit(2)
 
 
+@model_options()
 def chat(
     db: Db = None,
-    backend: Backend = "local",
-    model: Model = DEFAULT_MODEL,
-    adapter: Adapter = None,
-    api_base: ApiBase = None,
-    max_tokens: MaxTokens = LMConfig.max_tokens,
-    runtime: Runtime = LMConfig.runtime,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     program: Program = None,
+    *,
+    lm: LMConfig,
 ) -> None:
     """Ask questions about one database in a loop. Commands: \\schema \\code \\sql \\trace \\quit.
 
@@ -85,7 +72,6 @@ def chat(
     """
     from agents.session import build_agent
 
-    lm = lm_config(backend, model, adapter, api_base, max_tokens, runtime=runtime)
     agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
                         program=program)
     _enable_history()
@@ -112,13 +98,6 @@ def chat(
             err.print("interrupted; the trace so far is saved")
             continue
         show_answer(last, show_trace=False)
-
-
-def lm_config(backend: str, model: str, adapter: str | None, api_base: str | None,
-              max_tokens: int, **more: Any) -> LMConfig:
-    """The LMConfig the shared model options describe (ask, chat, synth)."""
-    return LMConfig(backend=backend, model=model, adapter=adapter, api_base=api_base,
-                    max_tokens=max_tokens, **more)
 
 
 def _chat_command(line: str, agent: Any, last: dict[str, Any] | None) -> None:

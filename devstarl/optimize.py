@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +11,9 @@ import typer
 from rich.console import Console
 
 from agents.config import NEEDS_PROMPT_MODEL, OPTIMIZERS
-from agents.lm import DEFAULT_MODEL
-from devstarl.ask import Adapter, ApiBase, Backend, MaxTokens, Model, Rounds, lm_config
+from agents.lm import LMConfig
+from devstarl.ask import Rounds
+from devstarl.options import model_options
 
 out = Console()
 err = Console(stderr=True)
@@ -19,6 +21,7 @@ err = Console(stderr=True)
 _LOCAL_OK = ", ".join(o for o in OPTIMIZERS if o not in NEEDS_PROMPT_MODEL)
 
 
+@model_options(max_tokens=160)
 def optimize(
     db: Annotated[str, typer.Option("--db", help="DuckDB file, Ibis URL, or 'demo'.")],
     train: Annotated[Path, typer.Option(help="Task file: its train split, or all its tasks "
@@ -44,12 +47,9 @@ def optimize(
         help="mipro/gepa: the served name of the prompt/reflection model.")] = None,
     prompt_api_base: Annotated[str | None, typer.Option(
         help="mipro/gepa: its OpenAI-compatible endpoint, with /v1.")] = None,
-    backend: Backend = "local",
-    model: Model = DEFAULT_MODEL,
-    adapter: Adapter = None,
-    api_base: ApiBase = None,
-    max_tokens: MaxTokens = 160,
     rounds: Rounds = 2,
+    *,
+    lm: LMConfig,
 ) -> None:
     """Compile the pipeline's modules with a DSPy optimizer, metric = EX on the train tasks,
     and save the program (instructions + demos, as JSON) with a card of its dev scores.
@@ -74,8 +74,7 @@ def optimize(
     if prompt_model:
         prompt_lm = make_lm(LMConfig(backend="server", model=prompt_model,
                                      api_base=prompt_api_base, max_tokens=2048, temperature=1.0))
-    lm = with_registered_adapter(lm_config(backend, model, adapter, api_base, max_tokens,
-                                           cache=False), database.name).validate()
+    lm = with_registered_adapter(replace(lm, cache=False), database.name).validate()
     agent = build_agent(database, lm, AgentConfig(rounds=rounds), program="none")
     run = start_run("optimize", {"db": database.name, **config.__dict__,
                                  "lm": lm.to_dict(), "train_n": len(train_tasks),
@@ -88,7 +87,7 @@ def optimize(
         run.finish()
     path = output or new_program_path(database.name, optimizer)
     card = {**report, "db": database.name, "model": model_label(lm),
-            "adapter": lm.adapter, "rounds": rounds, "max_tokens": max_tokens,
+            "adapter": lm.adapter, "rounds": rounds, "max_tokens": lm.max_tokens,
             "train": str(train), "dev": str(dev)}
     save_program(compiled, path, card)
     wins = report["dev_ex"] > report["dev_ex_before"]

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from agents.lm import DEFAULT_MODEL, LMConfig
-from devstarl.ask import (
-    Adapter,
-    ApiBase,
-    Backend,
-    Candidates,
-    MaxTokens,
-    Model,
-    Program,
-    Rounds,
-    Runtime,
-)
-from devstarl.ask import lm_config as make_lm_config
+from agents.lm import LMConfig
+from devstarl.ask import Candidates, Program, Rounds
+from devstarl.options import model_options
 
 out = Console()
 
@@ -34,6 +25,7 @@ ReportDir = Annotated[Path | None, typer.Option(
     "--report", help="Folder for the report (default: beside the results file).")]
 
 
+@model_options()
 def synth(
     tasks: Annotated[Path, typer.Argument(help="Task file (JSONL).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Results file (JSONL).")],
@@ -43,17 +35,13 @@ def synth(
     limit: Limit = None,
     run_eval: Annotated[bool, typer.Option("--eval", help="Score the results when done.")] = False,
     report: ReportDir = None,
-    backend: Backend = "local",
-    model: Model = DEFAULT_MODEL,
-    adapter: Adapter = None,
-    api_base: ApiBase = None,
-    max_tokens: MaxTokens = LMConfig.max_tokens,
-    runtime: Runtime = LMConfig.runtime,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     docs_k: DocsK = 2,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     program: Program = None,
+    *,
+    lm: LMConfig,
 ) -> None:
     """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
     from agents.config import AgentConfig
@@ -65,8 +53,7 @@ def synth(
 
     splits = (split,) if split else None
     task_list = load_tasks(tasks, splits=splits)[:limit]
-    lm_config = make_lm_config(backend, model, adapter, api_base, max_tokens, seed=seed,
-                               runtime=runtime)
+    lm_config = replace(lm, seed=seed)
     databases = {t.db for t in task_list}
     if len(databases) == 1:  # one LM serves every worker: one database's adapter
         lm_config = with_registered_adapter(lm_config, resolve_db(databases.pop()).name)
