@@ -65,19 +65,18 @@ def choose_runtime(config: LMConfig) -> str:
     if config.runtime == "transformers":
         return "transformers"
     folder = resolve_model(config.model)
-    problem = None
+    error, problem = LMConfigError, None
     if config.adapter is not None:
         problem = "it takes no peft adapter (use runtime transformers for adapters)"
     elif config.device != "cpu":
         problem = f"DevStarL runs it on the CPU only, not {config.device}"
     elif gguf_file(folder) is None:
         problem = f"{folder} has no GGUF file"
-    elif not installed():
-        problem = f"llama-cpp-python is not installed: {BUILD_HINT}"
+    elif not installed():  # a missing component, not a wrong setting
+        error, problem = LMUnavailable, f"llama-cpp-python is not installed: {BUILD_HINT}"
     if problem is None:
         return "llama.cpp"
     if config.runtime == "llama.cpp":
-        error = LMUnavailable if "not installed" in problem else LMConfigError
         raise error(f"runtime llama.cpp: {problem}")
     return "transformers"
 
