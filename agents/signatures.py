@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dspy
 
 _PROGRAM_RULES = (
@@ -17,18 +19,28 @@ _PROGRAM_RULES = (
 )
 
 
-class DraftIbis(dspy.Signature):
-    __doc__ = (
-        "Write an Ibis (Python) program that answers the question over the database. "
-        + _PROGRAM_RULES
-    )
+def _program_signature(name: str, task: str, docs: str, more: dict[str, tuple[type, Any]],
+                       ) -> type[dspy.Signature]:
+    """A signature that writes a program: the task, the rules, and the inputs both writers read
+    (the schema, examples over it, docs) before the ones of its own."""
+    fields = {
+        "tables": (str, dspy.InputField(
+            desc="the database's tables: columns, types, keys, values")),
+        "examples": (str, dspy.InputField(desc="programs over these tables for other questions")),
+        "docs": (str, dspy.InputField(desc=docs)),
+        **more,
+    }
+    return dspy.make_signature(fields, f"{task} {_PROGRAM_RULES}", signature_name=name)
 
-    tables: str = dspy.InputField(desc="the database's tables: columns, types, keys, values")
-    examples: str = dspy.InputField(desc="programs over these tables for other questions")
-    docs: str = dspy.InputField(desc="Ibis API documentation that may help")
-    question: str = dspy.InputField(desc="the user's question about the data (last: a small "
-                                         "model reads the end of a prompt best)")
-    code: str = dspy.OutputField(desc="the Ibis program")
+
+DraftIbis = _program_signature(
+    "DraftIbis",
+    "Write an Ibis (Python) program that answers the question over the database.",
+    "Ibis API documentation that may help",
+    {"question": (str, dspy.InputField(desc="the user's question about the data (last: a small "
+                                            "model reads the end of a prompt best)")),
+     "code": (str, dspy.OutputField(desc="the Ibis program"))},
+)
 
 
 class Reflect(dspy.Signature):
@@ -42,17 +54,13 @@ class Reflect(dspy.Signature):
     diagnosis: str = dspy.OutputField(desc="what is wrong and how to fix it")
 
 
-class Revise(dspy.Signature):
-    __doc__ = (
-        "Rewrite the failed Ibis program so that it runs and answers the question. "
-        + _PROGRAM_RULES
-    )
-
-    tables: str = dspy.InputField(desc="the database's tables: columns, types, keys, values")
-    examples: str = dspy.InputField(desc="programs over these tables for other questions")
-    docs: str = dspy.InputField(desc="Ibis API documentation for the failing part")
-    question: str = dspy.InputField(desc="the user's question about the data")
-    code: str = dspy.InputField(desc="the program that failed")
-    feedback: str = dspy.InputField(desc="what the compile or execute tool reported")
-    diagnosis: str = dspy.InputField(desc="what is wrong and how to fix it")
-    fixed_code: str = dspy.OutputField(desc="the corrected Ibis program")
+Revise = _program_signature(
+    "Revise",
+    "Rewrite the failed Ibis program so that it runs and answers the question.",
+    "Ibis API documentation for the failing part",
+    {"question": (str, dspy.InputField(desc="the user's question about the data")),
+     "code": (str, dspy.InputField(desc="the program that failed")),
+     "feedback": (str, dspy.InputField(desc="what the compile or execute tool reported")),
+     "diagnosis": (str, dspy.InputField(desc="what is wrong and how to fix it")),
+     "fixed_code": (str, dspy.OutputField(desc="the corrected Ibis program"))},
+)
