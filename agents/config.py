@@ -36,6 +36,10 @@ class AgentConfig:
     examples: bool = field(
         default=True, metadata={"help": "show worked programs written over the tables"}
     )
+    shots_k: int = field(
+        default=2, metadata={"help": "verified examples recalled from the database's bank, "
+                                     "after those drawn from the schema (0 = none)"}
+    )
     reflect: bool = field(
         default=True,
         metadata={"help": "ask the model what went wrong before each revision (else the "
@@ -55,6 +59,7 @@ class AgentConfig:
             "candidates": 1 <= self.candidates <= 16,
             "temperature": 0.0 <= self.temperature <= 2.0,
             "docs_k": 0 <= self.docs_k <= 20,
+            "shots_k": 0 <= self.shots_k <= 20,
             "reflect_max_tokens": 1 <= self.reflect_max_tokens <= 4096,
             "answer_rows": 1 <= self.answer_rows <= 10_000,
             "vote_rows": 1 <= self.vote_rows <= 10_000,

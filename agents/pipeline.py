@@ -22,6 +22,7 @@ from agents.config import AgentConfig
 from agents.examples import schema_examples
 from agents.hints import hint
 from agents.linking import link_tables
+from agents.shots import ShotBank, render
 from agents.signatures import DraftIbis, Reflect, Revise
 from agents.tidy import tidy
 from agents.traces import Step, Trace, TraceStore
@@ -63,9 +64,11 @@ class IbisAgent(dspy.Module):
         store: TraceStore | None = None,
         model: str = "unknown",
         adapter_name: str | None = None,
+        shots: ShotBank | None = None,
     ) -> None:
         super().__init__()
         self.db, self.schema = db, schema
+        self.shots = shots  # verified pairs over this database, recalled by similarity
         self.config = config or AgentConfig()
         self.sandbox = sandbox or default_sandbox()
         self.store = store
@@ -128,8 +131,22 @@ class IbisAgent(dspy.Module):
         linked = (link_tables(question, self.schema) if self.config.link_tables
                   else [t.name for t in self.schema.tables])
         tables = self.schema.render(linked) if self.config.link_tables else self._tables
-        examples = schema_examples(self.schema, linked, question) if self.config.examples else ""
+        examples = self._examples(question, linked, trace) if self.config.examples else ""
         return {"question": question, "tables": tables, "examples": examples, "docs": docs}
+
+    def _examples(self, question: str, linked: list[str], trace: Trace | None) -> str:
+        """Pairs drawn from the schema (one per common shape, over the question's columns),
+        then the nearest verified pairs from the database's bank, when it has one."""
+        drawn = schema_examples(self.schema, linked, question)
+        if self.shots is None or not len(self.shots) or self.config.shots_k == 0:
+            return drawn
+        start = time.perf_counter()
+        shots = self.shots.similar(question, self.config.shots_k)
+        if trace is not None:
+            trace.steps.append(Step(name="recall", inputs={"question": question},
+                                    outputs={"questions": [s.question for s in shots]},
+                                    seconds=time.perf_counter() - start))
+        return "\n".join(part for part in (drawn, render(shots)) if part)
 
     def _solve(self, question: str, trace: Trace, sampling: dict[str, Any]) -> Attempt:
         inputs = self.draft_inputs(question, trace)

@@ -14,6 +14,7 @@ from agents.lm import LMConfig, make_lm
 from agents.pipeline import IbisAgent
 from agents.programs import load_program, registered_program
 from agents.registry import registered
+from agents.shots import ShotBank, load_bank
 from agents.traces import TraceStore
 from tools.database import Database, resolve
 from tools.sandbox import Sandbox
@@ -61,13 +62,15 @@ def build_agent(
     lm: dspy.LM | None = None,
     sandbox: Sandbox | None = None,
     program: str | Path | None = None,
+    shots: ShotBank | None = None,
 ) -> IbisAgent:
     """An agent over `db` (None = the demo) tracing into `store` (default: the trace store).
 
     Pass `lm` to share one LM (and its loaded model) between agents; else one is made from
     `lm_config`, with the database's registered adapter unless it names one (or "none").
     `program` is an optimized program file to load; by default the database's registered
-    one, if any; "none" keeps the uncompiled modules."""
+    one, if any; "none" keeps the uncompiled modules. `shots` is the bank of verified examples;
+    by default the database's own (`finetune.shots.ensure_shots` builds it), if any."""
     database = db if isinstance(db, Database) else resolve(db)
     if lm is None:
         lm_config = with_registered_adapter(lm_config or LMConfig(), database.name)
@@ -76,7 +79,8 @@ def build_agent(
     adapter = Path(lm_config.adapter).name if lm_config.adapter else None
     agent = IbisAgent(database, schema, agent_config, sandbox=sandbox,
                       store=store or TraceStore(), model=model_label(lm_config),
-                      adapter_name=adapter)
+                      adapter_name=adapter,
+                      shots=shots if shots is not None else load_bank(database.name, schema))
     agent.set_lm(lm or make_lm(lm_config))
     if program is None:
         program = registered_program(database.name)

@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 from agents.config import AgentConfig  # noqa: E402
 from agents.lm import DEFAULT_MODEL, LMConfig, choose_runtime, make_lm  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
+from finetune.shots import ensure_shots  # noqa: E402
 from harness.evaluate import summarize  # noqa: E402
 from harness.report import write_report  # noqa: E402
 from harness.synth import SynthConfig, synthesize  # noqa: E402
-from harness.tasks import load_tasks  # noqa: E402
+from harness.tasks import load_tasks, resolve_db  # noqa: E402
 from harness.tracking import run_meta, start_run  # noqa: E402
 from serving.env import VllmEnv  # noqa: E402
 from serving.server import ServeConfig, VllmServer, base_name  # noqa: E402
@@ -88,6 +89,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     tasks = load_tasks(TASKS, splits="test")[:: args.stride][: args.limit]
+    ensure_shots(resolve_db(tasks[0].db))  # the demo's bank of verified examples
     lm_config = lm_config.validate()
     lm = make_lm(lm_config)
     out_dir = RESULTS / "baseline" / Path(args.model).name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,12 +16,18 @@ from agents.lm import LMConfig
 from devstarl.options import model_options
 from tools.paths import data_dir
 
+if TYPE_CHECKING:
+    from tools.database import Database
+
 out = Console()
 err = Console(stderr=True)
 
 Db = Annotated[str | None, typer.Option("--db", help="DuckDB file, Ibis URL, or 'demo'.")]
 Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]
 Candidates = Annotated[int, typer.Option(help="Drafts sampled and voted on (1 = greedy).")]
+Shots = Annotated[int, typer.Option(
+    help="Verified examples over the database recalled per question; the bank is drawn from "
+         "the schema on first use (0 = none, nothing drawn).")]
 Program = Annotated[str | None, typer.Option(
     help="An optimized program file (devstarl optimize). Default: the database's registered "
          "program, if any; 'none' for the uncompiled modules.")]
@@ -35,6 +41,7 @@ def ask(
     show_trace: Annotated[bool, typer.Option("--show-trace", help="Print every step.")] = False,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
+    shots: Shots = AgentConfig.shots_k,
     program: Program = None,
     *,
     lm: LMConfig,
@@ -45,7 +52,8 @@ def ask(
 
     if not question.strip():
         raise DevstarlError("empty question")
-    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
+    agent = build_agent(with_shots(db, shots), lm,
+                        AgentConfig(rounds=rounds, candidates=candidates, shots_k=shots),
                         program=program)
     prediction = agent(question=question)
     record = answer_record(prediction)
@@ -62,6 +70,7 @@ def chat(
     db: Db = None,
     rounds: Rounds = 2,
     candidates: Candidates = 1,
+    shots: Shots = AgentConfig.shots_k,
     program: Program = None,
     *,
     lm: LMConfig,
@@ -72,7 +81,8 @@ def chat(
     """
     from agents.session import build_agent
 
-    agent = build_agent(db, lm, AgentConfig(rounds=rounds, candidates=candidates),
+    agent = build_agent(with_shots(db, shots), lm,
+                        AgentConfig(rounds=rounds, candidates=candidates, shots_k=shots),
                         program=program)
     _enable_history()
     out.print(f"[bold]{agent.db.name}[/bold]: ask a question, or \\help")
@@ -189,3 +199,14 @@ def _enable_history() -> None:
     import atexit
 
     atexit.register(readline.write_history_file, path)
+
+
+def with_shots(db: str | None, shots: int) -> Database:
+    """The database, with its bank of verified examples built on first use when asked for."""
+    from finetune.shots import ensure_shots
+    from tools.database import resolve
+
+    database = resolve(db)
+    if shots > 0:
+        ensure_shots(database)
+    return database

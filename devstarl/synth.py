@@ -10,8 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from agents.config import AgentConfig
 from agents.lm import LMConfig
-from devstarl.ask import Candidates, Program, Rounds
+from devstarl.ask import Candidates, Program, Rounds, Shots
 from devstarl.options import model_options
 
 out = Console()
@@ -38,15 +39,16 @@ def synth(
     rounds: Rounds = 2,
     candidates: Candidates = 1,
     docs_k: DocsK = 2,
+    shots: Shots = AgentConfig.shots_k,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     program: Program = None,
     *,
     lm: LMConfig,
 ) -> None:
     """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
-    from agents.config import AgentConfig
     from agents.lm import make_lm
     from agents.session import with_registered_adapter
+    from finetune.shots import ensure_shots
     from harness.synth import SynthConfig, run_record, synthesize
     from harness.tasks import load_tasks, resolve_db
     from harness.tracking import flatten, meta_path, run_meta, start_run
@@ -58,7 +60,10 @@ def synth(
     if len(databases) == 1:  # one LM serves every worker: one database's adapter
         lm_config = with_registered_adapter(lm_config, resolve_db(databases.pop()).name)
     lm_config = lm_config.validate()
-    agent_config = AgentConfig(rounds=rounds, candidates=candidates, docs_k=docs_k)
+    for name in sorted({t.db for t in task_list}) if shots > 0 else []:
+        ensure_shots(resolve_db(name))  # each database's bank, drawn on first use
+    agent_config = AgentConfig(rounds=rounds, candidates=candidates, docs_k=docs_k,
+                               shots_k=shots)
     synth_config = SynthConfig(workers=workers, samples=samples)
     meta = run_meta(tasks, lm_config, agent_config, synth_config, split, limit)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from typing import Any
 from agents.adapter import CodeAdapter
 from agents.config import AgentConfig
 from agents.pipeline import IbisAgent
+from agents.shots import load_bank
 from agents.signatures import DraftIbis, Revise
 from agents.traces import Trace
 from harness.tasks import Task, load_tasks, resolve_db, training_tasks
@@ -73,7 +74,10 @@ def task_examples(tasks: Iterable[Task], config: AgentConfig | None = None) -> l
             continue
         if task.db not in agents:
             db = resolve_db(task.db)
-            agents[task.db] = IbisAgent(db, inspect(db), config or AgentConfig())
+            schema = inspect(db)
+            # the prompts `ask` builds: with the database's bank of examples when it has one
+            agents[task.db] = IbisAgent(db, schema, config or AgentConfig(),
+                                        shots=load_bank(db.name, schema))
         inputs = agents[task.db].draft_inputs(task.question)
         chat = adapter.format_finetune_data(DraftIbis, [], inputs, {"code": task.gold_code})
         examples.append(Example(chat["messages"], f"task:{task.id}", task.question))

