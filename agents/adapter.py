@@ -10,6 +10,7 @@ prompts and fine-tuning examples cannot drift apart.
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from dspy.signatures.signature import Signature
 
 CODE_FIELDS = frozenset({"code", "fixed_code"})
 CLOSING_FENCE = "\n```\n"  # a stop sequence: the reply is complete once its block closes
+_INLINE = re.compile(r"`([^`\n]+)`")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
 
 
@@ -86,14 +88,28 @@ def fence(code: str) -> str:
 
 
 def extract_code(text: str) -> str:
-    """The program in a reply: the first python (or unlabelled) fenced block, else the reply."""
+    """The program in a reply: the first python (or unlabelled) fenced block; else the reply
+    when it is code; else the longest `inline` span of code in prose ("the fix is `x.y()`");
+    else the reply, for the tools to reject."""
     blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
     for lang, body in blocks:
         if lang in ("python", "py", ""):
             return body.strip()
     if blocks:
         return blocks[0][1].strip()
-    return text.replace("```", "").strip()
+    reply = text.replace("```", "").strip()
+    if _parses(reply):
+        return reply
+    spans = sorted((m.strip() for m in _INLINE.findall(reply)), key=len, reverse=True)
+    return next((span for span in spans if "(" in span and _parses(span)), reply)
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _single_output(signature: type[Signature]) -> dict[str, Any]:

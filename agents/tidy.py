@@ -4,10 +4,13 @@ Code models wrap an Ibis expression in a script: `import ibis`, a connection, `c
 `print(result)`, a trailing `.execute()`. None of it changes the answer, and failing the whole
 program for it wastes a round, so it is rewritten here: ibis imports and `ibis.options` lines
 dropped, connections dropped and their `.table("x")` lookups replaced by the table variable,
-`print(x)` / `display(x)` statements replaced by `x`, and materializing calls (`.execute()`,
-`.to_pandas()`, ...) removed. Table names written in the wrong case are fixed when the match
-is unique. Everything else is left exactly as written (comments too): this is a courtesy, not
-a security layer; the policy check and the sandbox still see the result and judge it alone.
+`print(x)` / `display(x)` statements replaced by `x`, materializing calls (`.execute()`,
+`.to_pandas()`, ...) removed, a file reader or table constructor naming a table
+(`ibis.read_csv("flights.csv")`, `Table("flights")`) replaced by that table, and a method
+chain broken over lines without parentheses joined. Table names written in the wrong case are
+fixed when the match is unique. Everything else is left exactly as written (comments too):
+this is a courtesy, not a security layer; the policy check and the sandbox still see the
+result and judge it alone.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def _pass(code: str, names: dict[str, str]) -> str:
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
-        return code
+        joined = _join_chains(code)
+        return joined if joined != code and _parses(joined) else code
     offsets = [0]
     for line in code.splitlines(keepends=True):
         offsets.append(offsets[-1] + len(line))
@@ -82,6 +86,26 @@ def _pass(code: str, names: dict[str, str]) -> str:
     return out + "\n" if out.strip() else code
 
 
+def _join_chains(code: str) -> str:
+    """A method chain split over lines without parentheses (`flights` / `  .filter(...)`),
+    which Python reads as an indented statement: each `.` line joined to the one above."""
+    out: list[str] = []
+    for line in code.splitlines():
+        if line.lstrip().startswith(".") and out and out[-1].strip():
+            out[-1] = out[-1].rstrip() + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
 def _drop(stmt: ast.stmt, connections: set[str]) -> bool:
     """An ibis import, an `ibis.options` setting, or a connection assignment."""
     if isinstance(stmt, ast.Import):
@@ -102,14 +126,20 @@ def _drop(stmt: ast.stmt, connections: set[str]) -> bool:
 
 
 def _table_lookup(node: ast.AST, connections: set[str], names: dict[str, str]) -> str | None:
-    """`con.table("x")`, `con.tables.x`, `con.tables["x"]` or `ibis.table("x")` -> `x`."""
+    """`con.table("x")`, `con.tables.x`, `con.tables["x"]`, `ibis.table("x", ...)`,
+    `Table("x")` or a reader of a file named after a table (`ibis.read_csv("x.csv")`) -> `x`."""
     wanted = None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+    first = (node.args[0].value if isinstance(node, ast.Call) and node.args
+             and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+             else None)
+    func = _dotted(node.func) if isinstance(node, ast.Call) else ""
+    if first is not None and (func in ("ibis.table", "Table", "ibis.Table")
+                              or func.rsplit(".", 1)[-1].startswith("read_")):
+        wanted = first.rsplit("/", 1)[-1].split(".", 1)[0]  # "data/flights.csv" -> flights
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
             and node.func.attr == "table" and len(node.args) == 1 and not node.keywords \
-            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-        owner = _dotted(node.func.value)
-        if owner in connections or owner == "ibis":
-            wanted = node.args[0].value
+            and first is not None and _dotted(node.func.value) in connections:
+        wanted = first
     elif isinstance(node, ast.Attribute) and _dotted(node.value) in {f"{c}.tables"
                                                                        for c in connections}:
         wanted = node.attr

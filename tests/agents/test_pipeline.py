@@ -131,6 +131,9 @@ def test_near_miss_replies_are_parsed(demo_db, demo_schema, sandbox, store) -> N
     assert agent(question=QUESTION).code == GOOD
     agent, _ = make_agent([GOOD], demo_db, demo_schema, sandbox, store)  # no fence at all
     assert agent(question=QUESTION).answer["ok"]
+    prose = f"The error is the `groupby`. The correct program is `{GOOD}` and `x` is unused."
+    agent, _ = make_agent([prose], demo_db, demo_schema, sandbox, store)  # code inline in prose
+    assert agent(question=QUESTION).code == GOOD
 
 
 def test_unparseable_reply_becomes_feedback(demo_db, demo_schema, sandbox, store) -> None:

@@ -21,6 +21,14 @@ TABLES = ["flights", "airlines"]
     ("con = ibis.duckdb.connect(); t = con.tables.Flights; t.count().to_pandas()",
      "t = flights; t.count()\n"),
     ("# the count\nflights.count()  # all rows", "# the count\nflights.count()  # all rows"),
+    # a reader of a file, or a table constructor, named after a table
+    ("t = ibis.read_sql('flights.csv', engine='ibis')\nt.count()", "t = flights\nt.count()\n"),
+    ("t = pd.read_csv('data/airlines.csv')\nt", "t = airlines\nt\n"),
+    ("a = ibis.table('airlines', columns=['carrier'])\na", "a = airlines\na\n"),
+    ("f = Table('flights')\nf.count()", "f = flights\nf.count()\n"),
+    # a chain broken over lines without parentheses
+    ("flights\n  .filter(_.origin == 'LGA')\n  .count()",
+     "flights.filter(_.origin == 'LGA').count()\n"),
 ])
 def test_scaffolding_is_removed(code: str, expected: str) -> None:
     assert tidy(code, TABLES) == expected
@@ -28,6 +36,8 @@ def test_scaffolding_is_removed(code: str, expected: str) -> None:
 
 @pytest.mark.parametrize("code", [
     "import os\nos.system('ls')",  # not ibis: left for the policy check to reject
+    "t = ibis.read_csv('other.csv')\nt",  # a file named after no table: the policy judges it
+    "flights\n  .filter(_.x ==\n",  # joining the lines does not make it parse
     "import pandas as pd\npd.DataFrame()",
     "x = (",  # does not parse: the compile tool says so
     "flights.filter(_.carrier == 'UA')",
