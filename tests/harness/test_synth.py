@@ -22,7 +22,7 @@ COUNT = "```python\nflights.agg(n_flights=_.count())\n```"
 def synth_cmd(api_base: str, out: Path, *extra: str) -> list[str]:
     return [*DEVSTARL, "synth", str(TASKS), "-o", str(out), "--backend", "server",
             "--model", "base", "--api-base", api_base, "--limit", "12", "--rounds", "0",
-            "--docs-k", "0", *extra]
+            "--docs-k", "0", "--shots", "0", *extra]
 
 
 def ids_in(path: Path) -> list[str]:
