@@ -1,6 +1,6 @@
 """Ablation of the pipeline on the demo task set's test split, one model, side by side in one run:
 the full pipeline at its defaults against itself without docs, without revise rounds, without
-table linking, without recalled examples (schema-drawn ones instead), without any worked
+table linking, with 2 recalled examples from the database's bank, without any worked
 examples, without the reflect step, and with 3 voted candidates.
 
     .venv/bin/python bench/ablation.py [--model qwen2.5-coder-0.5b] [--limit N] [--stride K]
@@ -49,7 +49,7 @@ VARIANTS = {
     "no_docs": replace(FULL, docs_k=0),
     "no_revise": replace(FULL, rounds=0),
     "no_linking": replace(FULL, link_tables=False),
-    "no_shots": replace(FULL, shots_k=0),
+    "shots_2": replace(FULL, shots_k=2),
     "no_examples": replace(FULL, examples=False),
     "no_reflect": replace(FULL, reflect=False),  # the tool's hint stands in for the diagnosis
     "candidates_3": replace(FULL, candidates=3),

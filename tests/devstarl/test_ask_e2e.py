@@ -32,22 +32,29 @@ def test_ask_runs_the_tools_revises_and_traces(demo_db, default_model) -> None:
     record = json.loads(done.stdout)
     trace = pydantic.TypeAdapter(Trace).validate_python(record["trace"])
     names = [s.name for s in trace.steps]
-    # the doc search, the examples recalled from the bank drawn on first use, the draft
-    assert names[:4] == ["retrieve", "recall", "draft", "compile"]
-    assert len(trace.steps[1].outputs["questions"]) == 2
-    draft = trace.steps[2]
+    assert names[:3] == ["retrieve", "draft", "compile"]
+    draft = trace.steps[1]
     assert QUESTION in draft.messages[-1]["content"] and draft.tokens > 0
-    assert trace.steps[1].outputs["questions"][-1] in draft.messages[-1]["content"]
     assert trace.model == DEFAULT_MODEL and record["code"] == trace.final_code
-    first_check = trace.steps[3].tool_result
+    first_check = trace.steps[2].tool_result
     if not first_check["ok"]:  # a failed draft: its error must drive a revision
-        assert names[4:7] == ["reflect", "retrieve_on_error", "revise"]
-        assert first_check["error"] in trace.steps[6].messages[-1]["content"]
+        assert names[3:6] == ["reflect", "retrieve_on_error", "revise"]
+        assert first_check["error"] in trace.steps[5].messages[-1]["content"]
         # a revision that repeats the failed program is asked for once more, then checked
-        assert names[7] == "compile" or names[7:9] == ["revise", "compile"]
+        assert names[6] == "compile" or names[6:8] == ["revise", "compile"]
     stored = TraceStore().get(trace.trace_id)
     assert stored is not None and stored.to_dict() == record["trace"]
     assert record["ok"] == trace.verified
+
+
+def test_ask_with_shots_draws_the_bank_and_shows_the_nearest(demo_db, default_model) -> None:
+    done = devstarl("ask", QUESTION, "--json", "--shots", "2", *FAST, timeout=600)
+    assert done.returncode in (0, 2), done.stderr
+    trace = json.loads(done.stdout)["trace"]
+    recall, draft = trace["steps"][1], trace["steps"][2]
+    assert [recall["name"], draft["name"]] == ["recall", "draft"]
+    assert len(recall["outputs"]["questions"]) == 2
+    assert all(q in draft["messages"][-1]["content"] for q in recall["outputs"]["questions"])
 
 
 def test_the_readme_question_gets_the_right_answer(demo_db, default_model) -> None:
