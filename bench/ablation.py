@@ -71,7 +71,8 @@ def main() -> None:
         parser.error(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
 
     tasks = load_tasks(TASKS, splits=args.split)[:: args.stride][: args.limit]
-    ensure_shots(resolve_db(tasks[0].db))  # the demo's bank of verified examples
+    if any(VARIANTS[name].shots_k for name in names):
+        ensure_shots(resolve_db(tasks[0].db))  # the demo's bank of verified examples
     lm_config = LMConfig(model=args.model, cache=False).validate()
     lm = make_lm(lm_config)
     stem = "ablation" if args.split == "test" else f"ablation_{args.split}"

@@ -89,7 +89,8 @@ def main() -> None:
 
 def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     tasks = load_tasks(TASKS, splits="test")[:: args.stride][: args.limit]
-    ensure_shots(resolve_db(tasks[0].db))  # the demo's bank of verified examples
+    if any(RUNS[name].shots_k for name in args.runs.split(",")):
+        ensure_shots(resolve_db(tasks[0].db))  # the demo's bank of verified examples
     lm_config = lm_config.validate()
     lm = make_lm(lm_config)
     out_dir = RESULTS / "baseline" / Path(args.model).name
