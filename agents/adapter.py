@@ -10,12 +10,13 @@ prompts and fine-tuning examples cannot drift apart.
 
 from __future__ import annotations
 
-import ast
 import re
 from typing import Any
 
 import dspy
 from dspy.signatures.signature import Signature
+
+from agents.tidy import parses
 
 CODE_FIELDS = frozenset({"code", "fixed_code"})
 CLOSING_FENCE = "\n```\n"  # a stop sequence: the reply is complete once its block closes
@@ -98,18 +99,10 @@ def extract_code(text: str) -> str:
     if blocks:
         return blocks[0][1].strip()
     reply = text.replace("```", "").strip()
-    if _parses(reply):
+    if parses(reply):
         return reply
     spans = sorted((m.strip() for m in _INLINE.findall(reply)), key=len, reverse=True)
-    return next((span for span in spans if "(" in span and _parses(span)), reply)
-
-
-def _parses(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    return next((span for span in spans if "(" in span and parses(span)), reply)
 
 
 def _single_output(signature: type[Signature]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def _pass(code: str, names: dict[str, str]) -> str:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         joined = _join_chains(code)
-        return joined if joined != code and _parses(joined) else code
+        return joined if joined != code and parses(joined) else code
     offsets = [0]
     for line in code.splitlines(keepends=True):
         offsets.append(offsets[-1] + len(line))
@@ -98,7 +98,8 @@ def _join_chains(code: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _parses(code: str) -> bool:
+def parses(code: str) -> bool:
+    """Whether `code` is Python (any program, not only an allowed one)."""
     try:
         ast.parse(code)
     except (SyntaxError, ValueError):

@@ -13,7 +13,7 @@ from rich.table import Table as RichTable
 
 from agents.config import AgentConfig
 from agents.lm import LMConfig
-from devstarl.options import model_options
+from devstarl.options import agent_options, model_options
 from tools.paths import data_dir
 
 if TYPE_CHECKING:
@@ -24,26 +24,21 @@ err = Console(stderr=True)
 
 Db = Annotated[str | None, typer.Option("--db", help="DuckDB file, Ibis URL, or 'demo'.")]
 Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]
-Candidates = Annotated[int, typer.Option(help="Drafts sampled and voted on (1 = greedy).")]
-Shots = Annotated[int, typer.Option(
-    help="Verified examples over the database recalled per question; the bank is drawn from "
-         "the schema on first use (0 = none, nothing drawn).")]
 Program = Annotated[str | None, typer.Option(
     help="An optimized program file (devstarl optimize). Default: the database's registered "
          "program, if any; 'none' for the uncompiled modules.")]
 
 
 @model_options()
+@agent_options()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in your words.")],
     db: Db = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the answer record.")] = False,
     show_trace: Annotated[bool, typer.Option("--show-trace", help="Print every step.")] = False,
-    rounds: Rounds = 2,
-    candidates: Candidates = 1,
-    shots: Shots = AgentConfig.shots_k,
     program: Program = None,
     *,
+    config: AgentConfig,
     lm: LMConfig,
 ) -> None:
     """Answer a question about a database: the table, the Ibis program and its SQL."""
@@ -52,9 +47,7 @@ def ask(
 
     if not question.strip():
         raise DevstarlError("empty question")
-    agent = build_agent(with_shots(db, shots), lm,
-                        AgentConfig(rounds=rounds, candidates=candidates, shots_k=shots),
-                        program=program)
+    agent = build_agent(with_shots(db, config.shots_k), lm, config, program=program)
     prediction = agent(question=question)
     record = answer_record(prediction)
     if json_out:
@@ -66,13 +59,12 @@ def ask(
 
 
 @model_options()
+@agent_options()
 def chat(
     db: Db = None,
-    rounds: Rounds = 2,
-    candidates: Candidates = 1,
-    shots: Shots = AgentConfig.shots_k,
     program: Program = None,
     *,
+    config: AgentConfig,
     lm: LMConfig,
 ) -> None:
     """Ask questions about one database in a loop. Commands: \\schema \\code \\sql \\trace \\quit.
@@ -81,9 +73,7 @@ def chat(
     """
     from agents.session import build_agent
 
-    agent = build_agent(with_shots(db, shots), lm,
-                        AgentConfig(rounds=rounds, candidates=candidates, shots_k=shots),
-                        program=program)
+    agent = build_agent(with_shots(db, config.shots_k), lm, config, program=program)
     _enable_history()
     out.print(f"[bold]{agent.db.name}[/bold]: ask a question, or \\help")
     last: dict[str, Any] | None = None

@@ -1,5 +1,7 @@
-"""The model options ask, chat, synth and optimize share (--backend --model --adapter --api-base
---max-tokens --runtime), declared once and handed to the command as one `LMConfig`."""
+"""Options several commands share, declared once and handed to the command as one config:
+the model options of ask, chat, synth and optimize (--backend --model --adapter --api-base
+--max-tokens --runtime) as an `LMConfig`, the pipeline options of ask, chat and synth
+(--rounds --candidates --shots [--docs-k]) as an `AgentConfig`."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
+from agents.config import AgentConfig
 from agents.lm import DEFAULT_MODEL, LMConfig
 
 _HELP = LMConfig.help()
 _ADAPTER_HELP = _HELP["adapter"] + (
     " Default: the database's registered adapter, if any; 'none' for the base model.")
+_AGENT = AgentConfig()
 
 
 def _option(name: str, kind: Any, default: Any, help_text: str, *flags: str) -> inspect.Parameter:
@@ -22,29 +26,53 @@ def _option(name: str, kind: Any, default: Any, help_text: str, *flags: str) -> 
                              annotation=Annotated[kind, typer.Option(*flags, help=help_text)])
 
 
+def _inject(name: str, options: list[inspect.Parameter], build: Callable[..., Any]
+            ) -> Callable[[Callable], Callable]:
+    """Decorate `command(..., <name>: Config)`: typer sees `options` in place of `<name>` (it
+    reads the signature) and the command gets `build(**their values)`."""
+
+    def decorate(command: Callable) -> Callable:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+               if p.name != name]
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            value = build(**{p.name: kwargs.pop(p.name) for p in options})
+            return command(*args, **{name: value}, **kwargs)
+
+        run.__signature__ = inspect.Signature([*own, *options])  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
 def model_options(max_tokens: int = LMConfig.max_tokens) -> Callable[[Callable], Callable]:
-    """Decorate `command(..., lm: LMConfig)`: typer sees the model options in place of `lm`
-    (it reads the signature) and the command gets them as one config; `max_tokens` is the
-    command's default reply length."""
-    options = [
+    """The model options as `lm: LMConfig`; `max_tokens` is the command's default reply
+    length."""
+    return _inject("lm", [
         _option("backend", str, "local", _HELP["backend"]),
         _option("model", str, DEFAULT_MODEL, _HELP["model"]),
         _option("adapter", str | None, None, _ADAPTER_HELP),
         _option("api_base", str | None, None, _HELP["api_base"], "--api-base"),
         _option("max_tokens", int, max_tokens, _HELP["max_tokens"]),
         _option("runtime", str, LMConfig.runtime, _HELP["runtime"]),
+    ], LMConfig)
+
+
+def agent_options(docs: bool = False) -> Callable[[Callable], Callable]:
+    """The pipeline options as `config: AgentConfig` (with `docs`, --docs-k too)."""
+    options = [
+        _option("rounds", int, _AGENT.rounds, "Revise rounds after a failed draft."),
+        _option("candidates", int, _AGENT.candidates, "Drafts sampled and voted on (1 = greedy)."),
+        _option("shots", int, _AGENT.shots_k,
+                "Verified examples over the database recalled per question; the bank is drawn "
+                "from the schema on first use (0 = none, nothing drawn)."),
     ]
+    if docs:
+        options.append(_option("docs_k", int, _AGENT.docs_k, "Doc snippets per prompt (0: none).",
+                               "--docs-k"))
 
-    def decorate(command: Callable) -> Callable:
-        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
-               if p.name != "lm"]
+    def build(shots: int, **rest: Any) -> AgentConfig:
+        return AgentConfig(shots_k=shots, **rest)
 
-        @functools.wraps(command)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            lm = LMConfig(**{p.name: kwargs.pop(p.name) for p in options})
-            return command(*args, lm=lm, **kwargs)
-
-        run.__signature__ = inspect.Signature([*own, *options])  # type: ignore[attr-defined]
-        return run
-
-    return decorate
+    return _inject("config", options, build)

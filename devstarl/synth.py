@@ -12,8 +12,8 @@ from rich.console import Console
 
 from agents.config import AgentConfig
 from agents.lm import LMConfig
-from devstarl.ask import Candidates, Program, Rounds, Shots
-from devstarl.options import model_options
+from devstarl.ask import Program
+from devstarl.options import agent_options, model_options
 
 out = Console()
 
@@ -21,12 +21,12 @@ Workers = Annotated[int, typer.Option(help="Tasks run at once (batched on a serv
 Samples = Annotated[int, typer.Option(help="Answers per task, sampled, for pass@k.")]
 Split = Annotated[str | None, typer.Option(help="Only tasks of this split (train, dev, test).")]
 Limit = Annotated[int | None, typer.Option(help="Only the first N tasks.")]
-DocsK = Annotated[int, typer.Option("--docs-k", help="Doc snippets per prompt (0: none).")]
 ReportDir = Annotated[Path | None, typer.Option(
     "--report", help="Folder for the report (default: beside the results file).")]
 
 
 @model_options()
+@agent_options(docs=True)
 def synth(
     tasks: Annotated[Path, typer.Argument(help="Task file (JSONL).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Results file (JSONL).")],
@@ -36,13 +36,10 @@ def synth(
     limit: Limit = None,
     run_eval: Annotated[bool, typer.Option("--eval", help="Score the results when done.")] = False,
     report: ReportDir = None,
-    rounds: Rounds = 2,
-    candidates: Candidates = 1,
-    docs_k: DocsK = 2,
-    shots: Shots = AgentConfig.shots_k,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     program: Program = None,
     *,
+    config: AgentConfig,
     lm: LMConfig,
 ) -> None:
     """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
@@ -60,10 +57,9 @@ def synth(
     if len(databases) == 1:  # one LM serves every worker: one database's adapter
         lm_config = with_registered_adapter(lm_config, resolve_db(databases.pop()).name)
     lm_config = lm_config.validate()
-    for name in sorted({t.db for t in task_list}) if shots > 0 else []:
+    for name in sorted({t.db for t in task_list}) if config.shots_k > 0 else []:
         ensure_shots(resolve_db(name))  # each database's bank, drawn on first use
-    agent_config = AgentConfig(rounds=rounds, candidates=candidates, docs_k=docs_k,
-                               shots_k=shots)
+    agent_config = config
     synth_config = SynthConfig(workers=workers, samples=samples)
     meta = run_meta(tasks, lm_config, agent_config, synth_config, split, limit)
     output.parent.mkdir(parents=True, exist_ok=True)
