@@ -1,5 +1,5 @@
-"""The DSPy program (signatures, pipeline, prompts' parts, traces, stored programs and adapters)
-and its LM backends (`agents.lm`). May import tools and retrieval."""
+"""The DSPy program (signatures, pipeline, prompts' parts and banks of examples, traces, stored
+programs and adapters) and its LM backends (`agents.lm`). May import tools and retrieval."""
 
 import os
 

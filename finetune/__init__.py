@@ -1,2 +1,2 @@
-"""Learning: bootstrapped tasks, traces to training data, LoRA training, the learn loop.
-May import tools, retrieval, agents and harness."""
+"""Learning: bootstrapped tasks (and banks of examples drawn from them), traces to training
+data, LoRA training, the learn loop. May import tools, retrieval, agents and harness."""
