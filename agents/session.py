@@ -70,17 +70,20 @@ def build_agent(
     `lm_config`, with the database's registered adapter unless it names one (or "none").
     `program` is an optimized program file to load; by default the database's registered
     one, if any; "none" keeps the uncompiled modules. `shots` is the bank of verified examples;
-    by default the database's own (`finetune.shots.ensure_shots` builds it), if any."""
+    by default the database's own when the config recalls any (`finetune.shots.ensure_shots`
+    builds it)."""
     database = db if isinstance(db, Database) else resolve(db)
     if lm is None:
         lm_config = with_registered_adapter(lm_config or LMConfig(), database.name)
     lm_config = (lm_config or LMConfig()).validate()
     schema = inspect(database)
     adapter = Path(lm_config.adapter).name if lm_config.adapter else None
+    agent_config = agent_config or AgentConfig()
+    if shots is None and agent_config.shots_k > 0:
+        shots = load_bank(database.name, schema)
     agent = IbisAgent(database, schema, agent_config, sandbox=sandbox,
                       store=store or TraceStore(), model=model_label(lm_config),
-                      adapter_name=adapter,
-                      shots=shots if shots is not None else load_bank(database.name, schema))
+                      adapter_name=adapter, shots=shots)
     agent.set_lm(lm or make_lm(lm_config))
     if program is None:
         program = registered_program(database.name)

@@ -76,8 +76,9 @@ def task_examples(tasks: Iterable[Task], config: AgentConfig | None = None) -> l
             db = resolve_db(task.db)
             schema = inspect(db)
             # the prompts `ask` builds: with the database's bank of examples when it has one
-            agents[task.db] = IbisAgent(db, schema, config or AgentConfig(),
-                                        shots=load_bank(db.name, schema))
+            settings = config or AgentConfig()
+            agents[task.db] = IbisAgent(db, schema, settings, shots=load_bank(db.name, schema)
+                                        if settings.shots_k else None)
         inputs = agents[task.db].draft_inputs(task.question)
         chat = adapter.format_finetune_data(DraftIbis, [], inputs, {"code": task.gold_code})
         examples.append(Example(chat["messages"], f"task:{task.id}", task.question))

@@ -9,7 +9,6 @@ import pytest
 from agents.adapter import CodeAdapter
 from agents.config import AgentConfig
 from agents.pipeline import IbisAgent
-from agents.shots import load_bank
 from agents.signatures import DraftIbis
 from agents.traces import Step, Trace
 from finetune.data import (
@@ -30,8 +29,7 @@ TASKS = Path(__file__).resolve().parents[2] / "bench" / "tasks" / "nycflights13.
 def test_examples_use_the_inference_prompt(demo_db, demo_schema) -> None:
     task = load_tasks(TASKS, splits="train")[0]
     (example,) = task_examples([task])
-    agent = IbisAgent(demo_db, demo_schema, AgentConfig(),
-                      shots=load_bank(demo_db.name, demo_schema))  # as `ask` builds it
+    agent = IbisAgent(demo_db, demo_schema, AgentConfig())  # as `ask` builds it
     prompt = CodeAdapter().format(DraftIbis, [], agent.draft_inputs(task.question))
     assert example.messages[:-1] == prompt
     assert example.messages[-1] == {"role": "assistant",
