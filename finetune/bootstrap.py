@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.shots import normalized as normalize_question
 from finetune.profile import profile
 from finetune.sampler import ROW_CAP, Draw, Sampler
 from finetune.verbalize import question
@@ -89,10 +89,6 @@ class Outcome:
     seconds: float
     kinds: Counter  # kept tasks per construct
     failures: list[tuple[str, str]] = field(default_factory=list)  # (program, error), a few
-
-
-def normalize_question(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
 def bootstrap(db: Database, n: int = 300, seed: int = 0, budget: float = 5.0,
