@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up DevStarL in ./.venv: torch 2.13.0 (CPU) first, then the app, then the default model.
 # Usage: ./setup.sh [--dev] [--llama]
-#   --dev    adds the test tools
+#   --dev    adds the test tools, and Debian's chromium + chromium-driver for the browser test
 #   --llama  adds the llama.cpp runtime (built from source: about 6 minutes on 2 cores, once)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,6 +16,14 @@ for arg in "$@"; do
 done
 extras=$(IFS=,; echo "${extras[*]:-}")
 extras=${extras:+[$extras]}
+
+if [[ ",$extras," == *dev* ]] && ! { command -v chromium && command -v chromedriver; } >/dev/null
+then
+  # The browser test drives Debian's Chromium; selenium would otherwise download a browser.
+  apt=(apt-get); [ "$(id -u)" = 0 ] || apt=(sudo apt-get)
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium chromium-driver >/dev/null
+fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)

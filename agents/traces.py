@@ -11,7 +11,9 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 from tools.paths import data_dir
 
 TRACE_VERSION = 1
+RATINGS = ("up", "down")
 
 
 @dataclass
@@ -35,6 +38,29 @@ class Step:
     tokens: int = 0
 
 
+_listener: ContextVar[Callable[[Step], None] | None] = ContextVar("step_listener", default=None)
+
+
+class Steps(list):
+    """A trace's steps, which tell the listener set by `watch_steps` (in this context) of each
+    one as it is appended: how the web page shows a run while it runs."""
+
+    def append(self, step: Step) -> None:
+        super().append(step)
+        if (listener := _listener.get()) is not None:
+            listener(step)
+
+
+@contextmanager
+def watch_steps(listener: Callable[[Step], None]) -> Iterator[None]:
+    """Call `listener(step)` for every step appended to a trace in this thread meanwhile."""
+    token = _listener.set(listener)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
+
+
 @dataclass
 class Trace:
     question: str
@@ -44,7 +70,7 @@ class Trace:
     config_hash: str
     adapter: str | None = None
     task_id: str | None = None
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=Steps)
     final_code: str | None = None
     final_sql: str | None = None
     verified: bool = False  # compiled and executed
@@ -63,7 +89,7 @@ class Trace:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
         data = dict(data)
-        data["steps"] = [Step(**s) for s in data.get("steps", [])]
+        data["steps"] = Steps(Step(**s) for s in data.get("steps", []))
         return cls(**data)
 
 
@@ -81,6 +107,14 @@ MIGRATIONS = [
         record TEXT NOT NULL
     )""",
     "CREATE INDEX traces_db ON traces (db, created_at)",
+    # A person's verdict on an answer (the web page's thumbs), appended beside the trace.
+    """CREATE TABLE feedback (
+        trace_id TEXT NOT NULL REFERENCES traces (trace_id),
+        created_at TEXT NOT NULL,
+        rating TEXT NOT NULL,
+        comment TEXT
+    )""",
+    "CREATE INDEX feedback_trace ON feedback (trace_id, created_at)",
 ]
 
 
@@ -118,6 +152,30 @@ class TraceStore:
             "SELECT record FROM traces WHERE trace_id = ? OR trace_id LIKE ? ORDER BY created_at "
             "LIMIT 2", (trace_id, trace_id + "%")).fetchall()
         return Trace.from_dict(json.loads(row[0][0])) if len(row) == 1 else None
+
+    def add_feedback(self, trace_id: str, rating: str, comment: str | None = None
+                     ) -> dict[str, Any]:
+        """Append a verdict ("up" or "down") on the trace with this exact id; the trace itself
+        is not rewritten. KeyError when no such trace is stored."""
+        if rating not in RATINGS:
+            raise ValueError(f"rating must be one of {', '.join(RATINGS)}, got {rating!r}")
+        entry = {"rating": rating, "comment": comment,
+                 "created_at": datetime.now(UTC).isoformat()}
+        with self._lock, self._con:
+            self._con.execute("BEGIN")
+            if self._con.execute("SELECT 1 FROM traces WHERE trace_id = ?",
+                                 (trace_id,)).fetchone() is None:
+                raise KeyError(trace_id)
+            self._con.execute("INSERT INTO feedback VALUES (?, ?, ?, ?)",
+                              (trace_id, entry["created_at"], rating, comment))
+        return entry
+
+    def feedback(self, trace_id: str) -> list[dict[str, Any]]:
+        """Every verdict on the trace, oldest first."""
+        rows = self._con.execute(
+            "SELECT rating, comment, created_at FROM feedback WHERE trace_id = ? "
+            "ORDER BY created_at, rowid", (trace_id,)).fetchall()
+        return [{"rating": r, "comment": c, "created_at": t} for r, c, t in rows]
 
     def iter(self, db: str | None = None, verified: bool | None = None,
              limit: int | None = None, newest_first: bool = True) -> Iterator[Trace]:

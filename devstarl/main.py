@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from devstarl import ask, bootstrap, finetune, optimize, serve, synth, tools
+from devstarl import ask, bootstrap, finetune, optimize, serve, synth, tools, web
 from devstarl.models import models_app
 from devstarl.traces import traces_app
 from tools.errors import DevstarlError
@@ -37,6 +37,8 @@ app.command("serve")(serve.serve)
 app.command("compile")(tools.compile_cmd)
 app.command("run")(tools.run_cmd)
 app.command("docs")(tools.docs_cmd)
+app.command("web")(web.web)
+app.command("mcp")(web.mcp)
 
 err = Console(stderr=True)
 

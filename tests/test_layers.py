@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("agents",),  # the DSPy program and its LM backends
     ("harness",),  # task files, synth, EX judge, metrics, reports, tracking, optimize
     ("finetune", "serving"),  # learning from traces; vLLM serving
+    ("service",),  # the web page, HTTP API and MCP server over the pipeline
     ("devstarl",),  # the command line, the composition root
 ]
 LEVEL = {package: i for i, layer in enumerate(LAYERS) for package in layer}

@@ -1,0 +1,90 @@
+"""`devstarl web` (the page and the JSON API) and `devstarl mcp` (an MCP server over stdio)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agents.config import AgentConfig
+from agents.lm import LMConfig
+from devstarl.options import agent_options, model_options
+
+err = Console(stderr=True)
+
+Dbs = Annotated[list[str] | None, typer.Option(
+    "--db", help="A database to answer on (repeatable): DuckDB file, Ibis URL or 'demo' "
+                 "(default). Requests choose among these by name only.")]
+Workers = Annotated[int, typer.Option(help="Questions worked on at once.")]
+Queue = Annotated[int, typer.Option(help="Questions waiting beyond those; more get a 503.")]
+Program = Annotated[str | None, typer.Option(
+    help="An optimized program file; default: each database's registered one; 'none'.")]
+
+
+def _asker(dbs: list[str] | None, lm: LMConfig, config: AgentConfig, workers: int, queue: int,
+           program: str | None):  # noqa: ANN202 - service.asker.Asker, imported lazily
+    from agents.lm import make_lm
+    from agents.session import with_registered_adapter
+    from service.asker import Asker
+    from service.catalog import Catalog
+
+    catalog = Catalog(dbs)
+    if len(catalog.names) == 1:  # one shared LM: a registered adapter fits only one database
+        lm = with_registered_adapter(lm, catalog.default)
+    lm = lm.validate()
+    return Asker(catalog, make_lm(lm), lm, config, workers=workers, queue=queue,
+                 program=program)
+
+
+@model_options()
+@agent_options()
+def web(
+    db: Dbs = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    token: Annotated[str | None, typer.Option(
+        envvar="DEVSTARL_TOKEN", help="Bearer token every API request must send; required "
+                                      "to listen beyond loopback.")] = None,
+    workers: Workers = 2,
+    queue: Queue = 8,
+    program: Program = None,
+    *,
+    config: AgentConfig,
+    lm: LMConfig,
+) -> None:
+    """Serve the web page and the JSON API (OpenAPI at /docs) until Ctrl-C."""
+    import uvicorn
+
+    from service.web import check_bind, create_app
+
+    check_bind(host, token)
+    asker = _asker(db, lm, config, workers, queue, program)
+    try:
+        shown = f"http://{host}:{port}/" + (f"#token={token}" if token else "")
+        err.print(f"DevStarL on {shown} ({', '.join(asker.catalog.names)}); Ctrl-C stops")
+        uvicorn.run(create_app(asker, token), host=host, port=port, log_level="warning")
+    finally:
+        asker.close()
+
+
+@model_options()
+@agent_options()
+def mcp(
+    db: Dbs = None,
+    workers: Workers = 1,
+    queue: Queue = 8,
+    program: Program = None,
+    *,
+    config: AgentConfig,
+    lm: LMConfig,
+) -> None:
+    """Serve MCP over stdio: tools list_databases, describe_table, ask, run_ibis; resources
+    schema://NAME. Point an MCP client at `devstarl mcp [--db DB ...]`."""
+    from service.mcp_server import create_server
+
+    asker = _asker(db, lm, config, workers, queue, program)
+    try:
+        create_server(asker).run("stdio")
+    finally:
+        asker.close()

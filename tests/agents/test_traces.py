@@ -1,0 +1,52 @@
+"""The trace store's feedback beside traces, and the step listener the web page streams from."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from agents.traces import Step, Trace, TraceStore, watch_steps
+
+
+def trace() -> Trace:
+    return Trace(question="q", db="d", schema_hash="h", model="m", config_hash="c")
+
+
+def test_feedback_is_appended_beside_an_unchanged_trace(tmp_path) -> None:
+    store = TraceStore(tmp_path / "t.sqlite")
+    stored = trace()
+    store.append(stored)
+    store.add_feedback(stored.trace_id, "up")
+    store.add_feedback(stored.trace_id, "down", "wrong year")
+    assert [(f["rating"], f["comment"]) for f in store.feedback(stored.trace_id)] == [
+        ("up", None), ("down", "wrong year")]
+    assert store.get(stored.trace_id).to_dict() == stored.to_dict()
+    again = TraceStore(tmp_path / "t.sqlite")  # the migration runs once
+    assert len(again.feedback(stored.trace_id)) == 2
+
+
+def test_feedback_needs_a_stored_trace_and_a_known_rating(tmp_path) -> None:
+    store = TraceStore(tmp_path / "t.sqlite")
+    with pytest.raises(KeyError):
+        store.add_feedback("missing", "up")
+    stored = trace()
+    store.append(stored)
+    with pytest.raises(ValueError, match="rating"):
+        store.add_feedback(stored.trace_id, "meh")
+    with pytest.raises(KeyError):  # a prefix names no trace exactly
+        store.add_feedback(stored.trace_id[:6], "up")
+    assert store.feedback(stored.trace_id) == []
+
+
+def test_a_listener_sees_steps_appended_in_its_own_thread_only() -> None:
+    seen: list[str] = []
+    run = trace()
+    with watch_steps(lambda step: seen.append(step.name)):
+        run.steps.append(Step(name="draft"))
+        other = threading.Thread(target=lambda: run.steps.append(Step(name="elsewhere")))
+        other.start()
+        other.join()
+    run.steps.append(Step(name="after"))
+    assert seen == ["draft"]
+    assert Trace.from_dict(run.to_dict()).to_dict() == run.to_dict()
