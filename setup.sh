@@ -22,7 +22,8 @@ then
   # The browser test drives Debian's Chromium; selenium would otherwise download a browser.
   apt=(apt-get); [ "$(id -u)" = 0 ] || apt=(sudo apt-get)
   "${apt[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium chromium-driver \
+    fonts-noto-color-emoji >/dev/null
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -32,6 +32,7 @@ from tools.errors import DevstarlError
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1_000_000  # bytes; a question is at most a few kB
+_SCHEME = HTTPBearer(auto_error=False)  # module level: FastAPI resolves annotations here
 
 
 class AskRequest(BaseModel):
@@ -123,9 +124,7 @@ def create_app(asker: Asker, token: str | None = None) -> FastAPI:
 
 
 def _bearer(token: str | None) -> Any:
-    scheme = HTTPBearer(auto_error=False)
-
-    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)]
+    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_SCHEME)]
               ) -> None:
         if token is None:
             return

@@ -83,7 +83,7 @@ function showAnswer(a) {
     tr.append(...row.map((v) => el("td", v === null ? "NULL" : String(v))));
     table.append(tr);
   }
-  $("rows-note").textContent = `(${a.row_count.toLocaleString()} rows` +
+  $("rows-note").textContent = `(${a.row_count.toLocaleString()} row${a.row_count === 1 ? "" : "s"}` +
     (a.row_count > a.rows.length ? `, first ${a.rows.length} shown)` : ")");
   if (a.chart) Plotly.newPlot($("chart"), a.chart.data, a.chart.layout, { displaylogo: false, responsive: true });
 }
