@@ -150,9 +150,13 @@ class IbisAgent(dspy.Module):
 
     def _solve(self, question: str, trace: Trace, sampling: dict[str, Any]) -> Attempt:
         inputs = self.draft_inputs(question, trace)
-        codes = self._call(self.draft, inputs, trace, "draft", "code", sampling,
-                           self.config.candidates)
+        codes = self._call(self.draft, inputs, trace, "draft", "code", sampling)
+        if self.config.candidates > 1:  # more drafts sampled beside it, the prompt prefilled
+            codes += self._call(self.draft, inputs, trace, "draft", "code",
+                                self._resample(sampling, 200), self.config.candidates - 1)
         attempt = self._pick([self._check(code, trace) for code in codes], trace)
+        if not attempt.ok and self.config.redrafts:
+            attempt = self._redraft(inputs, attempt, trace, sampling)
         tried = {attempt.code}
         for round_ in range(self.config.rounds):
             if attempt.ok:
@@ -160,6 +164,27 @@ class IbisAgent(dspy.Module):
             attempt = self._revise(question, inputs, attempt, trace, sampling, tried, round_)
             tried.add(attempt.code)
         return attempt
+
+    def _redraft(self, inputs: dict[str, str], failed: Attempt, trace: Trace,
+                 sampling: dict[str, Any]) -> Attempt:
+        """Sample the draft prompt again and vote among the programs that work. On a local
+        runtime this is cheap next to a revise round: the prompt is already prefilled, only
+        the short programs are decoded, while a revision's new prompt is prefilled anew."""
+        codes = self._call(self.draft, inputs, trace, "redraft", "code",
+                           self._resample(sampling, 100), self.config.redrafts)
+        seen = {failed.code}
+        attempts = [failed]
+        for code in codes:
+            if tidy(code, self._table_names) not in seen:  # a repeat fails the same way
+                seen.add(tidy(code, self._table_names))
+                attempts.append(self._check(code, trace))
+        working = [a for a in attempts if a.ok]
+        return self._pick(working, trace) if working else failed
+
+    def _resample(self, sampling: dict[str, Any], offset: int) -> dict[str, Any]:
+        """Sampling settings for more drafts: fresh draws, not the response cache's."""
+        return {"temperature": self.config.temperature,
+                "rollout_id": offset + int(sampling.get("rollout_id", 0))}
 
     def _revise(self, question: str, inputs: dict[str, str], failed: Attempt, trace: Trace,
                 sampling: dict[str, Any], tried: set[str], round_: int) -> Attempt:
@@ -239,7 +264,7 @@ class IbisAgent(dspy.Module):
             config = {"max_tokens": self.config.reflect_max_tokens}
         config |= sampling
         if n > 1:
-            config |= {"n": n, "temperature": self.config.temperature}
+            config |= {"n": n}
         start = time.perf_counter()
         try:
             with dspy.context(track_usage=True):

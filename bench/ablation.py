@@ -1,7 +1,8 @@
 """Ablation of the pipeline on the demo task set's test split, one model, side by side in one run:
 the full pipeline at its defaults against itself without docs, without revise rounds, without
 table linking, with 2 recalled examples from the database's bank, without any worked
-examples, without the reflect step, and with 3 voted candidates.
+examples, without the reflect step, with 3 voted candidates, and with 4 redrafts of a failed
+draft.
 
     .venv/bin/python bench/ablation.py [--model qwen2.5-coder-0.5b] [--limit N] [--stride K]
                                        [--only full,no_docs,...] [--split dev]
@@ -53,6 +54,7 @@ VARIANTS = {
     "no_examples": replace(FULL, examples=False),
     "no_reflect": replace(FULL, reflect=False),  # the tool's hint stands in for the diagnosis
     "candidates_3": replace(FULL, candidates=3),
+    "redrafts_4": replace(FULL, redrafts=4),
 }
 
 

@@ -1,7 +1,7 @@
 """Options several commands share, declared once and handed to the command as one config:
 the model options of ask, chat, synth and optimize (--backend --model --adapter --api-base
 --max-tokens --runtime) as an `LMConfig`, the pipeline options of ask, chat and synth
-(--rounds --candidates --shots [--docs-k]) as an `AgentConfig`."""
+(--rounds --candidates --redrafts --shots [--docs-k]) as an `AgentConfig`."""
 
 from __future__ import annotations
 
@@ -63,7 +63,10 @@ def agent_options(docs: bool = False) -> Callable[[Callable], Callable]:
     """The pipeline options as `config: AgentConfig` (with `docs`, --docs-k too)."""
     options = [
         _option("rounds", int, _AGENT.rounds, "Revise rounds after a failed draft."),
-        _option("candidates", int, _AGENT.candidates, "Drafts sampled and voted on (1 = greedy)."),
+        _option("candidates", int, _AGENT.candidates,
+                "Drafts voted on by their results: the greedy one and the rest sampled."),
+        _option("redrafts", int, _AGENT.redrafts,
+                "Drafts sampled again when none worked, before revising (0 = none)."),
         _option("shots", int, _AGENT.shots_k,
                 "Verified examples over the database recalled per question; the bank is drawn "
                 "from the schema on first use (0 = none, nothing drawn)."),

@@ -147,11 +147,47 @@ def test_candidates_vote_by_result(demo_db, demo_schema, sandbox, store) -> None
     other = "flights.group_by('carrier').agg(n=_.count()).order_by(ibis.desc('n')).limit(3)"
     same_result = GOOD.replace("avg_delay", "d")  # agrees with GOOD on values
     replies = [fenced(other), fenced(GOOD), fenced(same_result)]
-    agent, _ = make_agent(replies, demo_db, demo_schema, sandbox, store, candidates=3)
+    agent, lm = make_agent(replies, demo_db, demo_schema, sandbox, store, candidates=3)
     prediction = agent(question=QUESTION)
     assert prediction.code == GOOD
     vote = next(s for s in prediction.trace.steps if s.name == "vote")
     assert vote.outputs["agreeing"] == 2
+    greedy, sampled = lm.requests[0].config, lm.requests[1].config
+    assert not greedy.temperature and sampled.temperature == agent.config.temperature
+
+
+def test_a_tied_vote_keeps_the_greedy_draft(demo_db, demo_schema, sandbox, store) -> None:
+    other = "flights.group_by('carrier').agg(n=_.count()).order_by(ibis.desc('n')).limit(3)"
+    agent, _ = make_agent([fenced(GOOD), fenced(other)], demo_db, demo_schema, sandbox, store,
+                          candidates=2)
+    assert agent(question=QUESTION).code == GOOD
+
+
+def test_failed_draft_is_redrafted_from_the_same_prompt_before_revising(
+        demo_db, demo_schema, sandbox, store) -> None:
+    bad = "flights.groupby('carrier').mean()"
+    same_result = GOOD.replace("avg_delay", "d")
+    replies = [fenced(bad), fenced(bad), fenced(GOOD), fenced(same_result)]
+    agent, lm = make_agent(replies, demo_db, demo_schema, sandbox, store, redrafts=3)
+    prediction = agent(question=QUESTION)
+    assert prediction.answer["ok"] and prediction.code == GOOD and lm.remaining == 0
+    names = [s.name for s in prediction.trace.steps]
+    assert "revise" not in names and names.count("compile") == 3  # the repeat is not re-run
+    draft, redraft = (next(s for s in prediction.trace.steps if s.name == n)
+                      for n in ("draft", "redraft"))
+    assert redraft.messages == draft.messages  # the same prompt, sampled
+    assert lm.requests[1].config.temperature == agent.config.temperature > 0
+
+
+def test_redrafts_that_all_fail_leave_the_revise_rounds(demo_db, demo_schema, sandbox,
+                                                        store) -> None:
+    bad = "flights.groupby('carrier').mean()"
+    replies = [fenced(bad), fenced("flights.nope()"), "Use group_by.", fenced(GOOD)]
+    agent, _ = make_agent(replies, demo_db, demo_schema, sandbox, store, redrafts=1)
+    prediction = agent(question=QUESTION)
+    assert prediction.answer["ok"] and prediction.code == GOOD
+    revise = next(s for s in prediction.trace.steps if s.name == "reflect")
+    assert "groupby" in revise.inputs["code"]  # the first draft is the one revised
 
 
 def test_rounds_bound_the_revisions(demo_db, demo_schema, sandbox, store) -> None:
