@@ -299,6 +299,24 @@ class IbisAgent(dspy.Module):
         return "\n\n".join(d.snippet() for d in docs)
 
 
+def answer_fields(prediction: dspy.Prediction) -> dict[str, Any]:
+    """A run's answer as plain data: the table (or the error), the program and its SQL. What
+    `ask --json`, the web API and MCP return is this plus their own fields."""
+    trace, answer = prediction.trace, prediction.answer
+    return {
+        "question": trace.question,
+        "db": trace.db,
+        "ok": bool(answer.get("ok")),
+        "error": answer.get("error"),
+        "columns": answer.get("columns"),
+        "types": answer.get("types"),
+        "rows": answer.get("rows"),
+        "row_count": answer.get("row_count"),
+        "code": prediction.code,
+        "sql": prediction.sql,
+    }
+
+
 def fingerprint(result: ToolResult) -> tuple:
     """A result's identity for voting: row count and rows as multisets, names and order ignored."""
     rows = result.preview.get("rows", []) if result.preview else []

@@ -117,22 +117,9 @@ def _chat_command(line: str, agent: Any, last: dict[str, Any] | None) -> None:
 
 def answer_record(prediction: Any) -> dict[str, Any]:
     """What `ask --json` prints: the answer, the program, its SQL and the whole trace."""
-    trace = prediction.trace
-    answer = prediction.answer
-    return {
-        "version": 1,
-        "question": trace.question,
-        "db": trace.db,
-        "ok": bool(answer.get("ok")),
-        "error": answer.get("error"),
-        "columns": answer.get("columns"),
-        "types": answer.get("types"),
-        "rows": answer.get("rows"),
-        "row_count": answer.get("row_count"),
-        "code": prediction.code,
-        "sql": prediction.sql,
-        "trace": trace.to_dict(),
-    }
+    from agents.pipeline import answer_fields  # loaded by the run already; --help stays light
+
+    return {"version": 1, **answer_fields(prediction), "trace": prediction.trace.to_dict()}
 
 
 def show_answer(record: dict[str, Any], show_trace: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from agents.pipeline import answer_fields
 from agents.traces import Step
 from service.chart import chart
 
@@ -14,23 +15,14 @@ _DETAIL = 600  # characters of a step's detail: enough for a program, not for a 
 
 
 def answer_record(prediction: Any) -> dict[str, Any]:
-    trace, answer = prediction.trace, prediction.answer
-    ok = bool(answer.get("ok"))
+    fields = answer_fields(prediction)
+    ok, answer = fields["ok"], prediction.answer
     return {
         "version": ANSWER_VERSION,
-        "trace_id": trace.trace_id,
-        "question": trace.question,
-        "db": trace.db,
-        "ok": ok,
-        "error": answer.get("error"),
-        "columns": answer.get("columns"),
-        "types": answer.get("types"),
-        "rows": answer.get("rows"),
-        "row_count": answer.get("row_count"),
-        "code": prediction.code,
-        "sql": prediction.sql,
+        "trace_id": prediction.trace.trace_id,
+        **fields,
         "chart": chart(answer["columns"], answer["types"], answer["rows"]) if ok else None,
-        "steps": [step_brief(s) for s in trace.steps],
+        "steps": [step_brief(s) for s in prediction.trace.steps],
     }
 
 
