@@ -49,6 +49,11 @@ class AgentConfig:
         default=0, metadata={"help": "verified examples recalled from the database's bank, "
                                      "after those drawn from the schema (0 = none)"}
     )
+    constrain: bool = field(
+        default=False,
+        metadata={"help": "decode programs within a grammar of the database's tables, columns "
+                          "and the Ibis API, so no name outside them can be written"},
+    )
     reflect: bool = field(
         default=True,
         metadata={"help": "ask the model what went wrong before each revision (else the "

@@ -20,8 +20,10 @@ import retrieval
 from agents.adapter import CLOSING_FENCE, CODE_FIELDS, CodeAdapter
 from agents.config import AgentConfig
 from agents.examples import schema_examples
+from agents.grammar import program_grammar
 from agents.hints import hint
 from agents.linking import link_tables
+from agents.lm.constrain import constrained
 from agents.shots import ShotBank, render
 from agents.signatures import DraftIbis, Reflect, Revise
 from agents.tidy import tidy
@@ -81,6 +83,7 @@ class IbisAgent(dspy.Module):
         self._tables = schema.render()
         self._table_names = [t.name for t in schema.tables]
         self._terms = retrieval.schema_terms(schema)
+        self._constrained: dict[int, tuple[Any, Any]] = {}  # id(lm) -> (lm, its copy or None)
 
     def deepcopy(self) -> IbisAgent:
         """A copy with its own modules (demos, instructions) that shares the database, sandbox,
@@ -265,10 +268,12 @@ class IbisAgent(dspy.Module):
         config |= sampling
         if n > 1:
             config |= {"n": n}
+        lm = self._constrained_lm(predictor) if field in CODE_FIELDS else None
         start = time.perf_counter()
         try:
             with dspy.context(track_usage=True):
-                prediction = predictor(**inputs, config=config)
+                prediction = predictor(**inputs, config=config,
+                                       **({"lm": lm} if lm is not None else {}))
             values = [str(v) for v in prediction.completions[field]]
             tokens = _completion_tokens(prediction)
         except AdapterParseError:  # an empty reply: the tools will say "empty program"
@@ -278,6 +283,17 @@ class IbisAgent(dspy.Module):
             messages=messages, seconds=time.perf_counter() - start, tokens=tokens,
         ))
         return values
+
+    def _constrained_lm(self, predictor: dspy.Predict) -> Any:
+        """The LM to write programs with under `constrain`: a copy of the predictor's (or the
+        context's) LM held to this database's program grammar; None when off, or when the
+        backend cannot constrain (then programs are written unconstrained)."""
+        lm = predictor.lm or dspy.settings.lm
+        if not self.config.constrain or lm is None:
+            return None
+        if id(lm) not in self._constrained:  # the LM is kept too, so its id stays its own
+            self._constrained[id(lm)] = (lm, constrained(lm, program_grammar(self.schema)))
+        return self._constrained[id(lm)][1]
 
     def _tool(self, trace: Trace, name: str, call: Callable[[], ToolResult], code: str
               ) -> ToolResult:

@@ -4,10 +4,12 @@ default settings (docs, examples over the tables, revise rounds), side by side, 
 
     .venv/bin/python bench/baseline.py [--model qwen2.5-coder-0.5b] [--limit N] [--stride K]
                                        [--max-tokens 256] [--adapter PATH] [--runtime auto]
-                                       [--vllm [--workers 8]]
+                                       [--vllm [--workers 8]] [--resume]
 
 With --vllm the model is served by a vLLM server this script starts, `--workers` tasks at a
-time (vLLM batches them); latency is then per task under that load.
+time (vLLM batches them); latency is then per task under that load. With --resume a run goes
+on from the tasks its results file already holds (same model and settings), so a long run can
+span several invocations; without it every run starts fresh.
 
 Prints EX, comp@1, exec@1 and p50 latency for both; writes bench/results/baseline.json (keys
 `zero_shot` and `pipeline`), per-run results and reports under bench/results/baseline/, and a
@@ -69,6 +71,8 @@ def main() -> None:
     parser.add_argument("--vllm", action="store_true", help="serve the model with vLLM")
     parser.add_argument("--workers", type=int, default=8, help="with --vllm: tasks at once")
     parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the tasks an earlier, interrupted run already wrote")
     args = parser.parse_args()
     unknown = set(args.runs.split(",")) - set(RUNS)
     if unknown:
@@ -109,9 +113,10 @@ def run(args: argparse.Namespace, lm_config: LMConfig, workers: int) -> None:
     for name in args.runs.split(","):
         agent_config = RUNS[name]
         print(f"\n== {name}: {len(tasks)} test tasks")
-        for stale in out_dir.glob(f"{name}.jsonl*"):  # a fresh run, not a resume
-            stale.unlink()
-        shutil.rmtree(out_dir / name, ignore_errors=True)
+        if not args.resume:  # a fresh run; synthesize skips the task ids already written
+            for stale in out_dir.glob(f"{name}.jsonl*"):
+                stale.unlink()
+            shutil.rmtree(out_dir / name, ignore_errors=True)
         meta = run_meta(TASKS, lm_config, agent_config, SynthConfig(workers=workers), "test",
                         args.limit)
         tracker = start_run("baseline", meta, name=f"baseline-{name}")

@@ -1,7 +1,7 @@
 """Options several commands share, declared once and handed to the command as one config:
 the model options of ask, chat, synth and optimize (--backend --model --adapter --api-base
 --max-tokens --runtime) as an `LMConfig`, the pipeline options of ask, chat and synth
-(--rounds --candidates --redrafts --shots [--docs-k]) as an `AgentConfig`."""
+(--rounds --candidates --redrafts --shots --constrain/--no-constrain [--docs-k]) as an `AgentConfig`."""
 
 from __future__ import annotations
 
@@ -70,6 +70,9 @@ def agent_options(docs: bool = False) -> Callable[[Callable], Callable]:
         _option("shots", int, _AGENT.shots_k,
                 "Verified examples over the database recalled per question; the bank is drawn "
                 "from the schema on first use (0 = none, nothing drawn)."),
+        _option("constrain", bool, _AGENT.constrain,
+                "Decode programs within a grammar of the database's tables, columns and the "
+                "Ibis API.", "--constrain/--no-constrain"),
     ]
     if docs:
         options.append(_option("docs_k", int, _AGENT.docs_k, "Doc snippets per prompt (0: none).",

@@ -18,6 +18,7 @@ class Decode:
     top_p: float | None
     top_k: int | None
     seed: int | None  # set when sampling
+    mask: Callable[[Any, Any], Any] | None = None  # a logits processor: (ids, scores) -> scores
 
 
 class Watcher:

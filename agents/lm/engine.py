@@ -43,6 +43,7 @@ from dspy.lm15 import (
 from agents.lm.catalogue import CATALOGUE, resolve_model
 from agents.lm.chat import PROVIDER, render_chat, to_chat
 from agents.lm.config import LMConfig
+from agents.lm.constrain import MaskStats, Tokenizers, TokenMask
 from agents.lm.decoding import Decode, Watcher, first_stop
 
 _SHORT_DTYPE = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
@@ -102,17 +103,20 @@ class LocalEngine:
         self._pad: int | None = None
         self._draws = 0
         self._stats = GenerationStats()
+        self._mask_stats = MaskStats()
+        self._grammar_tokenizers = Tokenizers()
 
     # -- DSPy's engine contract ---------------------------------------------------------------
 
-    def complete(self, request: Request) -> Response:
-        """Generate one answer for `request` (greedy at temperature 0, else sampled)."""
+    def complete(self, request: Request, grammar: str | None = None) -> Response:
+        """Generate one answer for `request` (greedy at temperature 0, else sampled), within
+        `grammar` (a Lark grammar, `agents.lm.constrain`) when one is given."""
         messages, adaptations = to_chat(request)
-        out = self._generate(messages, request.config)
+        out = self._generate(messages, request.config, grammar=grammar)
         out.adaptations[:0] = adaptations
         return self._response(request, out)
 
-    def stream(self, request: Request) -> Iterator[Any]:
+    def stream(self, request: Request, grammar: str | None = None) -> Iterator[Any]:
         """Yield a start event, text deltas as tokens are generated, then an end event.
 
         Closing the iterator early stops generation at the next token.
@@ -123,7 +127,8 @@ class LocalEngine:
 
         def work() -> None:
             try:
-                out = self._generate(messages, request.config, sink=events.put, cancel=cancel)
+                out = self._generate(messages, request.config, sink=events.put, cancel=cancel,
+                                     grammar=grammar)
                 events.put(out)
             except BaseException as e:  # noqa: BLE001 - handed to the consuming thread
                 events.put(e)
@@ -170,6 +175,15 @@ class LocalEngine:
 
     def generation_stats(self) -> GenerationStats:
         return self._stats
+
+    def with_grammar(self, grammar: str) -> GrammarBound:
+        """This engine with every reply constrained to `grammar` (see agents.lm.constrain)."""
+        return GrammarBound(self, grammar)
+
+    @property
+    def mask_stats(self) -> MaskStats:
+        """Time spent masking logits for constrained replies, over all of them."""
+        return self._mask_stats
 
     def render_prompt(self, request: Request) -> str:
         """The exact text the model is given for `request` (chat template applied)."""
@@ -229,9 +243,14 @@ class LocalEngine:
 
     # -- Generation ---------------------------------------------------------------------------
 
+    def _vocab_size(self) -> int:
+        """Rows of the model's logits (the tokenizer may name fewer ids)."""
+        raise NotImplementedError
+
     def _generate(self, messages: list[dict[str, str]], config: Any,
                   sink: Callable[[str], None] | None = None,
-                  cancel: threading.Event | None = None) -> _Generated:
+                  cancel: threading.Event | None = None,
+                  grammar: str | None = None) -> _Generated:
         """One answer: the parts every runtime shares (prompt, context limit, seed, stops,
         stats) around `_run`, which is the runtime's own token loop."""
         cfg = self.config
@@ -264,6 +283,10 @@ class LocalEngine:
                 base = cfg.seed if config.seed is None else config.seed
                 decode.seed = (base * 1_000_003 + self._draws) % (2**63)
                 self._draws += 1
+            if grammar is not None:
+                vocab = self._vocab_size()
+                decode.mask = TokenMask(self._grammar_tokenizers.get(tokenizer, vocab), grammar,
+                                        prompt_tokens, vocab, self._mask_stats)
             watch = Watcher(tokenizer, stops, sink) if (stops or sink) else None
             new, cached = self._run(decode, watch, cancel)
             text = tokenizer.decode(new, skip_special_tokens=True)
@@ -297,11 +320,34 @@ class LocalEngine:
         )
 
 
+class GrammarBound:
+    """A `LocalEngine` seen through DSPy's engine contract with every reply constrained to one
+    grammar. It borrows the engine: closing it frees nothing."""
+
+    def __init__(self, engine: LocalEngine, grammar: str):
+        self.engine, self.grammar = engine, grammar
+
+    def complete(self, request: Request) -> Response:
+        return self.engine.complete(request, grammar=self.grammar)
+
+    def stream(self, request: Request) -> Iterator[Any]:
+        return self.engine.stream(request, grammar=self.grammar)
+
+    def close(self) -> None:
+        pass
+
+    def dump_state(self) -> dict[str, Any]:
+        return self.engine.dump_state()
+
+    def __deepcopy__(self, memo: dict) -> GrammarBound:
+        return self
+
+
 class AsyncLocalEngine:
     """The async face of a `LocalEngine` (for `dspy.LM.acall` and async programs): each call
     runs in a worker thread, and the sync engine's lock still serializes generation."""
 
-    def __init__(self, engine: LocalEngine):
+    def __init__(self, engine: LocalEngine | GrammarBound):
         self.engine = engine
 
     async def complete(self, request: Request) -> Response:

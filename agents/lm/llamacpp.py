@@ -142,6 +142,9 @@ class LlamaCppEngine(LocalEngine):
     def _context_limit(self) -> int | None:
         return self._model.n_ctx()
 
+    def _vocab_size(self) -> int:
+        return self._model.n_vocab()
+
     def _run(self, decode: Decode, watch: Watcher | None,
              cancel: threading.Event | None) -> tuple[list[int], int]:
         model = self._model
@@ -153,9 +156,14 @@ class LlamaCppEngine(LocalEngine):
         penalty = self._defaults.get("repetition_penalty", 1.0)
         cached = self._restore_prefix(decode.ids)
         new: list[int] = []
+        processors = None
+        if decode.mask is not None:
+            from llama_cpp import LogitsProcessorList
+
+            processors = LogitsProcessorList([decode.mask])
         tokens = model.generate(decode.ids, temp=decode.temperature if sample else 0.0,
                                 top_p=top_p, top_k=top_k, min_p=0.0, repeat_penalty=penalty,
-                                reset=True)
+                                reset=True, logits_processor=processors)
         try:
             for token in tokens:
                 new.append(token)

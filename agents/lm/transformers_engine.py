@@ -66,12 +66,20 @@ class TransformersEngine(LocalEngine):
     def _context_limit(self) -> int | None:
         return getattr(self._model.config, "max_position_embeddings", None)
 
+    def _vocab_size(self) -> int:
+        return self._model.get_output_embeddings().weight.shape[0]
+
     def _run(self, decode: Decode, watch: Watcher | None,
              cancel: threading.Event | None) -> tuple[list[int], int]:
         """transformers' `generate`: the new token ids (an end-of-sequence token included)
         and how many prompt tokens were reused (none: every call prefills its prompt)."""
         import torch
-        from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+        from transformers import (
+            GenerationConfig,
+            LogitsProcessorList,
+            StoppingCriteria,
+            StoppingCriteriaList,
+        )
 
         model, prompt_tokens = self._model, len(decode.ids)
         sample = decode.temperature > 0
@@ -99,5 +107,7 @@ class TransformersEngine(LocalEngine):
             out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
                                  generation_config=GenerationConfig(**gen),
                                  stopping_criteria=StoppingCriteriaList([_Stop()]),
+                                 logits_processor=LogitsProcessorList(
+                                     [decode.mask] if decode.mask is not None else []),
                                  streamer=watch)
         return out[0, prompt_tokens:].tolist(), 0
