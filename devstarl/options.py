@@ -1,7 +1,8 @@
 """Options several commands share, declared once and handed to the command as one config:
 the model options of ask, chat, synth and optimize (--backend --model --adapter --api-base
 --max-tokens --runtime) as an `LMConfig`, the pipeline options of ask, chat and synth
-(--rounds --candidates --redrafts --shots --constrain/--no-constrain [--docs-k]) as an `AgentConfig`."""
+(--rounds --candidates --redrafts --shots --constrain/--no-constrain [--docs-k]) as an
+`AgentConfig`."""
 
 from __future__ import annotations
 
