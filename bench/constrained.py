@@ -1,0 +1,142 @@
+"""Constrained vs unconstrained decoding on the demo task set's test split, one model, side by
+side in one run: zero-shot (schema only, one reply) and the full pipeline, each with programs
+decoded within the database's grammar (`agents.grammar`) and without.
+
+    .venv/bin/python bench/constrained.py [--model qwen2.5-coder-0.5b] [--stride K] [--limit N]
+                                          [--only zero_shot.off,zero_shot.on,...] [--split dev]
+
+Prints comp@1, exec@1, EX and p50 seconds per run, the mask's cost per decoded token, and how
+many final programs fall outside the grammar (constrained runs must have none); writes
+bench/results/constrained.json (`zero_shot.{on,off}.ex`, `pipeline.{on,off}.ex`,
+`mask_overhead_ms_per_token`, ...; `--split dev`: constrained_dev.json), per-run results under
+bench/results/constrained/, and a plot bench/results/constrained.png. A run of some (`--only`)
+keeps the others measured on the same model and tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from figures import print_runs  # noqa: E402 - bench/figures.py
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agents.config import AgentConfig  # noqa: E402
+from agents.grammar import accepts, program_grammar  # noqa: E402
+from agents.lm import DEFAULT_MODEL, LMConfig, choose_runtime, local_engine, make_lm  # noqa: E402
+from agents.traces import TraceStore  # noqa: E402
+from harness.evaluate import summarize  # noqa: E402
+from harness.synth import SynthConfig, synthesize  # noqa: E402
+from harness.tasks import load_tasks, resolve_db  # noqa: E402
+from harness.tracking import run_meta, start_run  # noqa: E402
+from tools.schema import inspect  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
+ZERO_SHOT = AgentConfig(rounds=0, candidates=1, docs_k=0, examples=False)
+PIPELINE = AgentConfig()
+RUNS = {
+    "zero_shot.off": ZERO_SHOT,
+    "zero_shot.on": replace(ZERO_SHOT, constrain=True),
+    "pipeline.off": PIPELINE,
+    "pipeline.on": replace(PIPELINE, constrain=True),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="a catalogue name or folder")
+    parser.add_argument("--limit", type=int, default=None, help="first N tasks only")
+    parser.add_argument("--stride", type=int, default=1,
+                        help="every K-th task only (keeps the difficulty mix)")
+    parser.add_argument("--only", default=",".join(RUNS), help="runs to do, by name")
+    parser.add_argument("--split", default="test", choices=("test", "dev"))
+    args = parser.parse_args()
+    names = [n for n in args.only.split(",") if n]
+    unknown = set(names) - set(RUNS)
+    if unknown:
+        parser.error(f"unknown runs {sorted(unknown)}; known: {', '.join(RUNS)}")
+
+    tasks = load_tasks(TASKS, splits=args.split)[:: args.stride][: args.limit]
+    grammar = program_grammar(inspect(resolve_db(tasks[0].db)))
+    lm_config = LMConfig(model=args.model, cache=False).validate()
+    lm = make_lm(lm_config)
+    engine = local_engine(lm)
+    stem = "constrained" if args.split == "test" else f"constrained_{args.split}"
+    out_dir = RESULTS / stem
+    out_dir.mkdir(parents=True, exist_ok=True)
+    setup = {"model": lm_config.model, "runtime": choose_runtime(lm_config),
+             "split": args.split, "stride": args.stride, "limit": args.limit,
+             "tasks": [t.id for t in tasks]}
+    path = RESULTS / f"{stem}.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    same = all(old.get(k) == v for k, v in setup.items())
+    figures = old.get("runs", {}) if same else {}
+    mask = old.get("mask", {"tokens": 0, "seconds": 0.0}) if same else {"tokens": 0, "seconds": 0.0}
+    store = TraceStore()
+    for name in names:
+        config = RUNS[name]
+        print(f"\n== {name}: {len(tasks)} {args.split} tasks")
+        for stale in out_dir.glob(f"{name}.jsonl*"):  # a fresh run, not a resume
+            stale.unlink()
+        before = (engine.mask_stats.tokens, engine.mask_stats.seconds)
+        meta = run_meta(TASKS, lm_config, config, SynthConfig(), args.split, args.limit)
+        tracker = start_run("constrained", meta, name=f"constrained-{name}")
+        results = synthesize(tasks, out_dir / f"{name}.jsonl", lm, lm_config, config,
+                             SynthConfig(), tracker, store, program="none")
+        overall = summarize(results)["overall"]
+        codes = [r.samples[0].code for r in results if r.samples and r.samples[0].code]
+        figures[name] = {
+            "ex": overall["ex"], "comp_at_1": overall["comp@1"],
+            "exec_at_1": overall["exec@1"], "p50_s": overall["seconds_p50"],
+            "n": overall["tasks"],
+            "outside_grammar": sum(not accepts(grammar, f"```python\n{c}\n```") for c in codes),
+            "ran_at": time.strftime("%Y-%m-%d %H:%M"),
+        }
+        if config.constrain:
+            mask["tokens"] += engine.mask_stats.tokens - before[0]
+            mask["seconds"] += engine.mask_stats.seconds - before[1]
+        tracker.summary(figures[name])
+        tracker.finish()
+
+    print_runs(f"constrained decoding on the {args.split} split ({lm_config.model})", "run",
+               figures)
+    overhead = 1000 * mask["seconds"] / mask["tokens"] if mask["tokens"] else None
+    print(f"mask overhead: {overhead and round(overhead, 2)} ms per constrained token "
+          f"({mask['tokens']} tokens)")
+    nested: dict = {}
+    for name, figs in figures.items():
+        run, switch = name.split(".")
+        nested.setdefault(run, {})[switch] = figs
+    path.write_text(json.dumps({**setup, **nested, "runs": figures, "mask": mask,
+                                "mask_overhead_ms_per_token": overhead}, indent=2) + "\n")
+    plot(figures, args.split, lm_config.model, stem)
+
+
+def plot(figures: dict, split: str, model: str, stem: str) -> None:
+    metrics = ("ex", "comp_at_1", "exec_at_1")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / max(1, len(figures))
+    for i, (name, figs) in enumerate(figures.items()):
+        ax.bar([m + i * width for m in range(len(metrics))], [figs[m] for m in metrics],
+               width=width, label=name)
+    ax.set_xticks([m + 0.4 - width / 2 for m in range(len(metrics))], ["EX", "comp@1", "exec@1"])
+    ax.set_ylim(0, 1)
+    ax.set_title(f"constrained decoding, demo {split} split ({model})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{stem}.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()

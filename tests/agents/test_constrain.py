@@ -1,0 +1,96 @@
+"""Constrained decoding: the real default model held to the demo's grammar (llama.cpp and
+transformers), the grammar sent to a server, cache separation, and the pipeline under it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dspy
+import pytest
+
+from agents.config import AgentConfig
+from agents.grammar import accepts, program_grammar
+from agents.lm import LMConfig, local_engine, make_lm
+from agents.lm.constrain import constrained
+from agents.lm.llamacpp import installed as llama_installed
+from agents.pipeline import IbisAgent
+from tests.agents.fakes import ScriptedLM
+from tests.agents.test_lm import fake_server  # noqa: F401 - a fixture
+from tools.database import Database
+from tools.sandbox import Sandbox
+from tools.schema import Schema
+
+SYSTEM = ("Write an Ibis program over the tables flights and airlines (already defined). "
+          "Reply with one ```python code block and nothing else.")
+
+
+def messages(question: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+
+
+@pytest.fixture(scope="module", params=["llama.cpp", "transformers"])
+def default_lm(request: pytest.FixtureRequest, default_model: Path) -> dspy.LM:
+    if request.param == "llama.cpp" and not llama_installed():
+        pytest.skip("llama-cpp-python is not installed: `./setup.sh --llama` builds it")
+    return make_lm(LMConfig(runtime=request.param, cache=False, max_tokens=96))
+
+
+@pytest.mark.slow
+def test_constrained_replies_stay_in_the_grammar(default_lm: dspy.LM, demo_schema: Schema
+                                                 ) -> None:
+    grammar = program_grammar(demo_schema)
+    held = constrained(default_lm, grammar)
+    # Asked for pandas, the model can only write what the grammar allows.
+    (text,) = held(messages=messages("How many flights are there? Use pandas len(df)."))
+    assert accepts(grammar, text), text
+    assert "len(" not in text and "import" not in text
+    engine = local_engine(default_lm)
+    assert engine.mask_stats.tokens > 0 and engine.mask_stats.ms_per_token > 0
+    (free,) = default_lm(messages=messages("How many flights are there? Use pandas len(df)."))
+    assert free != text  # the unconstrained model does write pandas here
+
+
+def test_the_grammar_goes_to_a_server_in_structured_outputs(fake_server) -> None:  # noqa: F811
+    base, handler = fake_server
+    lm = make_lm(LMConfig(backend="server", model="base", api_base=base, cache=False))
+    held = constrained(lm, "start: \"x\"\n")
+    held("hi")
+    assert handler.bodies[-1]["structured_outputs"] == {"grammar": "start: \"x\"\n"}
+    lm("hi")
+    assert "structured_outputs" not in handler.bodies[-1]  # the original is left as it was
+
+
+def test_a_constrained_copy_has_its_own_cache_key(small_model: Path) -> None:
+    lm = make_lm(LMConfig(model="smollm2-135m", runtime="transformers"))
+    held = constrained(lm, "start: \"x\"\n")
+    other = constrained(lm, "start: \"y\"\n")
+    assert len({lm.model, held.model, other.model}) == 3
+    assert local_engine(lm) is not None and held.kwargs == lm.kwargs
+
+
+def test_a_backend_that_cannot_constrain_answers_unconstrained(
+    demo_db: Database, demo_schema: Schema, sandbox: Sandbox
+) -> None:
+    lm = ScriptedLM(["```python\nflights.count()\n```"])
+    assert constrained(lm, "start: \"x\"\n") is None
+    agent = IbisAgent(demo_db, demo_schema, AgentConfig(constrain=True, rounds=0),
+                      sandbox=sandbox)
+    with dspy.context(lm=lm):
+        prediction = agent(question="How many flights are there?")
+    assert prediction.verified and prediction.answer["rows"] == [[336776]]
+
+
+@pytest.mark.slow
+def test_the_pipeline_answers_constrained_on_the_real_model(
+    demo_db: Database, demo_schema: Schema, sandbox: Sandbox, default_model: Path
+) -> None:
+    if not llama_installed():
+        pytest.skip("llama-cpp-python is not installed: `./setup.sh --llama` builds it")
+    lm = make_lm(LMConfig(cache=False))
+    agent = IbisAgent(demo_db, demo_schema, AgentConfig(constrain=True), sandbox=sandbox)
+    with dspy.context(lm=lm):
+        prediction = agent(question="How many flights are there?")
+    assert prediction.verified, prediction.answer
+    assert prediction.answer["rows"] == [[336776]]
+    drafts = [s for s in prediction.trace.steps if s.name in ("draft", "revise")]
+    assert drafts and local_engine(lm).mask_stats.tokens > 0
