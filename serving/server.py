@@ -139,7 +139,10 @@ class VllmServer:
                    "--host", c.host, "--port", str(c.port), "--dtype", self.dtype(),
                    "--max-model-len", str(c.max_model_len), "--seed", "0",
                    "--enable-lora", "--max-loras", str(c.max_loras),
-                   "--max-lora-rank", str(rank)]
+                   "--max-lora-rank", str(rank),
+                   # llguidance, as in-process: the program grammar (agents/grammar.py) uses its
+                   # Lark dialect (`&`, `~` in lexemes), which xgrammar does not read.
+                   "--structured-outputs-config.backend", "guidance"]
         if adapters:
             command += ["--lora-modules", *(f"{n}={f}" for n, f in adapters.items())]
         return command

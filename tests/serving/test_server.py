@@ -132,6 +132,8 @@ def test_command_serves_lora_with_runtime_loading(tmp_path: Path) -> None:
     assert "--enable-lora" in command and f"a={big}" in command
     assert command[command.index("--max-lora-rank") + 1] == "32"
     assert command[command.index("--served-model-name") + 1] == "m"
+    # constrained decoding: the grammar's Lark dialect is llguidance's
+    assert command[command.index("--structured-outputs-config.backend") + 1] == "guidance"
     assert server.environment()["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
     assert command[command.index("--dtype") + 1] == "bfloat16"
     config.dtype = "auto"  # the dtype the local backend would load here (bf16 emulated on AVX2)

@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from agents.config import AgentConfig
-from agents.lm import LMConfig, check_server
+from agents.grammar import program_grammar
+from agents.lm import LMConfig, check_server, make_lm
+from agents.lm.constrain import constrained
 from agents.registry import adapters_dir, register
 from agents.session import build_agent
 from finetune.data import task_examples
@@ -104,6 +106,23 @@ def served(vllm_env: VllmEnv, adapters: dict[str, Path]) -> Iterator[subprocess.
             proc.send_signal(signal.SIGINT)  # `serve` stops vLLM on its way out
         if proc.returncode is None or not proc.stdout.closed:
             proc.communicate(timeout=120)  # reaps it and closes its pipes
+
+
+def test_the_same_prompt_gives_the_same_constrained_output_here_and_on_vllm(
+    served, demo_schema
+) -> None:
+    """Both backends enforce one grammar: llguidance in-process, vLLM's guidance backend
+    on the server (same weights and dtype, greedy)."""
+    grammar = program_grammar(demo_schema)
+    messages = [{"role": "system", "content": "Reply with one ```python code block."},
+                {"role": "user", "content": "How many flights are there? Use pandas."}]
+    config = {"model": SMALL, "max_tokens": 40, "cache": False}
+    server = constrained(make_lm(LMConfig(backend="server", api_base=API, **config)), grammar)
+    local = constrained(make_lm(LMConfig(runtime="transformers", **config)), grammar)
+    (remote_text,) = server(messages=messages)
+    (local_text,) = local(messages=messages)
+    assert remote_text.startswith("```python") and "import" not in remote_text
+    assert remote_text == local_text
 
 
 def test_serve_answers_through_adapters_and_loads_one_at_run_time(served, adapters, demo_db
