@@ -19,11 +19,12 @@ documented method may follow any expression (tracking each chain's type would ne
 schema's types threaded through every method's return type); a derived name (a column made by
 `agg`, `mutate`, ...) is any lowercase name that is not a table method, a pandas name or a
 near-miss of a column (one edit, a swap, a change of case), since a context-free grammar cannot
-remember which keyword arguments came earlier; variables are not checked to be assigned before
-use; operators are one flat level (Python decides precedence); whitespace, newlines included,
-may fall between any two tokens. Where it is narrower than Python: derived names and variables
-are lowercase, one-letter variables are out (the docs' generic `t`), and so is `.str` (pandas'
-accessor; JSON columns lose it).
+remember which keyword arguments came earlier; a variable is not checked to be assigned before
+use, except in the first statement, which reads none; operators are one flat level (Python
+decides precedence); a newline may also come before a `.method` outside brackets
+(`agents.tidy` joins such a chain). Where it is narrower than Python: derived names and
+variables are lowercase, one-letter variables are out (the docs' generic `t`), and so is `.str`
+(pandas' accessor; JSON columns lose it).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from functools import cache
 from tools.policy import SAFE_BUILTINS, denied_attribute
 from tools.schema import Schema
 
-GRAMMAR_VERSION = 1  # bump when the rules below change: cached grammars are keyed by it
+GRAMMAR_VERSION = 3  # bump when the rules below change: cached grammars are keyed by it
 EDITED = 4  # names this long or longer have their one-edit misspellings ruled out
 # Methods whose string arguments name columns.
 COLUMN_ARGS = ("select", "group_by", "order_by", "drop", "relocate")
@@ -139,34 +140,20 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
     variable_out = [*reserved, *NOT_VARIABLES, *tables, *(near_misses(t) for t in tables)]
     name = r"/[a-z][a-z0-9_]*/"
     return "\n".join([
-        "%ignore /[ \\t\\r\\n]+/",
-        'start: "```python" program "```"',
-        "program: assign* (expr | assign)",
+        # Newlines separate statements; inside brackets, and before a `.method`, they may fall
+        # anywhere (`nl`), so `a = b()` cannot be read as `a = b` and a statement `()`.
+        "%ignore /[ \\t]+/",
+        'start: "```python" NL+ program nl "```"',
+        "program: expr_0 | first | first NL+ (assign NL+)* (expr | assign)",
         'assign: VARIABLE "=" expr',
-        "expr: unary (BINOP unary)*",
-        'unary: UNARY* primary',
-        "primary: atom trailer* | TABLE [table_trailer trailer*]",
-        "column_primary: column_atom trailer* | TABLE [table_trailer trailer*]",
-        "column_expr: column_primary (BINOP unary)*",
-        'trailer: "." METHOD call | "." COLUMN_METHOD column_call | "." attribute '
-        '| "[" index "]"',
-        # A table's own methods, columns and subscripts: `flights.query(...)` is out although
-        # `query` is a string method.
-        'table_trailer: "." TABLE_METHOD call | "." COLUMN_METHOD column_call | "." COLUMN '
-        '| "." DERIVED | "[" index "]"',
-        'call: "(" [arg ("," arg)* [","]] ")"',
-        'column_call: "(" [column_arg ("," column_arg)* [","]] ")"',
-        'arg: expr | KEYWORD "=" expr | "*" expr | "**" expr',
-        'column_arg: column_ref | KEYWORD "=" expr | "[" [column_ref ("," column_ref)* [","]] "]"',
-        "column_ref: COLUMN_STRING | column_expr",
-        'index: COLUMN_STRING | column_expr | NUMBER | [unary] ":" [unary]',
+        # The first statement reads no variable (none is assigned yet): a model reaching for
+        # the docs' `t` cannot wander into `t_count = t_count`.
+        'first: VARIABLE "=" expr_0',
         "attribute: COLUMN | PROPERTY | DERIVED",
-        "atom: column_atom | STRING | NUMBER",
-        'column_atom: "_" | VARIABLE | "ibis" "." FUNCTION call '
-        '| "ibis" "." ORDER "(" column_ref ")" | "(" ")" | "(" expr ")" '
-        '| "(" expr "," [expr ("," expr)* [","]] ")" | "[" [expr ("," expr)* [","]] "]" '
-        '| "{" [pair ("," pair)* [","]] "}" | CONSTANT',
-        'pair: (STRING | NUMBER) ":" expr',
+        *_expressions(""),
+        *_expressions("_0", variables=False),
+        "nl: NL*",
+        r"NL: /\r?\n/",
         f"TABLE: {_alternatives(tables)}",
         f"COLUMN: {_alternatives(columns)}",
         f"METHOD: {_alternatives(plain_methods)}",
@@ -216,6 +203,44 @@ def _regex(parts: Iterable[str]) -> str:
     """One alternation of regexes (plain names are escaped; near_misses output is kept)."""
     out = [p if any(c in p for c in "[]|\\") else re.escape(p) for p in parts if p]
     return "|".join(out) if out else "(?!)"
+
+
+def _expressions(s: str, variables: bool = True) -> list[str]:
+    """The expression rules, their names suffixed with `s`; without `variables`, no name but
+    a table, `ibis` and `_` starts an expression."""
+    variable = '"_" | VARIABLE' if variables else '"_"'
+    return [
+        f"expr{s}: unary{s} (nl BINOP nl unary{s})*",
+        f"unary{s}: UNARY* primary{s}",
+        f"primary{s}: atom{s} trailer{s}* | TABLE [table_trailer{s} trailer{s}*]",
+        f"column_primary{s}: column_atom{s} trailer{s}* | TABLE [table_trailer{s} trailer{s}*]",
+        f"column_expr{s}: column_primary{s} (nl BINOP nl unary{s})*",
+        f'trailer{s}: nl "." METHOD call{s} | nl "." COLUMN_METHOD column_call{s} '
+        f'| nl "." attribute | "[" nl index{s} nl "]"',
+        # A table's own methods, columns and subscripts: `flights.query(...)` is out although
+        # `query` is a string method.
+        f'table_trailer{s}: nl "." TABLE_METHOD call{s} | nl "." COLUMN_METHOD column_call{s} '
+        f'| nl "." COLUMN | nl "." DERIVED | "[" nl index{s} nl "]"',
+        f'call{s}: "(" nl [{_items("arg" + s)}] nl ")"',
+        f'column_call{s}: "(" nl [{_items("column_arg" + s)}] nl ")"',
+        f'arg{s}: expr{s} | KEYWORD "=" nl expr{s} | "*" expr{s} | "**" expr{s}',
+        f'column_arg{s}: column_ref{s} | KEYWORD "=" nl expr{s} '
+        f'| "[" nl [{_items("column_ref" + s)}] nl "]"',
+        f"column_ref{s}: COLUMN_STRING | column_expr{s}",
+        f'index{s}: COLUMN_STRING | column_expr{s} | NUMBER | [unary{s}] ":" [unary{s}]',
+        f"atom{s}: column_atom{s} | STRING | NUMBER",
+        f'column_atom{s}: {variable} | "ibis" "." FUNCTION call{s} '
+        f'| "ibis" "." ORDER "(" nl column_ref{s} nl ")" | "(" nl expr{s} nl ")" '
+        f'| "(" nl expr{s} nl "," nl [{_items("expr" + s)}] nl ")" '
+        f'| "[" nl [{_items("expr" + s)}] nl "]" | "{{" nl [{_items("pair" + s)}] nl "}}" '
+        "| CONSTANT",
+        f'pair{s}: (STRING | NUMBER) ":" nl expr{s}',
+    ]
+
+
+def _items(rule: str) -> str:
+    """One or more `rule`s separated by commas, a trailing comma allowed, newlines anywhere."""
+    return f'{rule} (nl "," nl {rule})* [nl ","]'
 
 
 def _alternatives(names: Iterable[str]) -> str:

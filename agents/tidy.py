@@ -7,7 +7,8 @@ dropped, connections dropped and their `.table("x")` lookups replaced by the tab
 `print(x)` / `display(x)` statements replaced by `x`, materializing calls (`.execute()`,
 `.to_pandas()`, ...) removed, a file reader or table constructor naming a table
 (`ibis.read_csv("flights.csv")`, `Table("flights")`) replaced by that table, and a method
-chain broken over lines without parentheses joined. Table names written in the wrong case are
+chain broken over lines without parentheses joined, and a program that ends by assigning a
+variable (`n = flights.count()`) given that variable as its value. Table names written in the wrong case are
 fixed when the match is unique. Everything else is left exactly as written (comments too):
 this is a courtesy, not a security layer; the policy check and the sandbox still see the
 result and judge it alone.
@@ -56,6 +57,10 @@ def _pass(code: str, names: dict[str, str]) -> str:
     connections: set[str] = set()
     assigned = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
                 for t in n.targets if isinstance(t, ast.Name)}
+    last = tree.body[-1] if tree.body else None
+    if (isinstance(last, ast.Assign) and len(last.targets) == 1
+            and isinstance(last.targets[0], ast.Name) and last.targets[0].id != "result"):
+        edits.append((len(code), len(code), f"\n{last.targets[0].id}"))  # its value is that
     for stmt in tree.body:
         if _drop(stmt, connections):
             edits.append(_line_span(stmt, offsets, code) + ("",))

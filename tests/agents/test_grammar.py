@@ -51,6 +51,8 @@ def test_every_gold_and_reference_program_is_accepted(grammar: str) -> None:
     "import ibis\nflights.count()",  # scaffolding
     "print(flights.count())",
     "flights.count()  # how many",  # a comment
+    "n_flights = n_flights()",  # a variable called (once read as `n_flights` and then `()`)
+    "n_flights = flights.count() n_flights",  # two statements on one line
     "flights.sql('select 1')",  # denied by the policy
     "ibis.memtable({'a': [1]})",  # a table made, not read
     "flight.count()",  # near-miss of a table
@@ -73,6 +75,8 @@ def test_wrong_programs_are_rejected(grammar: str, code: str) -> None:
     "(\n    flights\n    .filter(~_.dep_delay.isnull())\n    .count()\n)",
     "flights.agg(n=_.count(), m=_.dep_delay.max() - _.dep_delay.min())",
     "flights.filter(_.dep_delay > -5.5e1).count()",
+    "flights.group_by(\n    'carrier',\n).agg(\n    n=_.count(),\n)",
+    "jan = flights.filter(_.month == 1)\n\njan.count()",
 ])
 def test_plain_ibis_programs_are_accepted(grammar: str, code: str) -> None:
     assert accepts(grammar, reply(code))

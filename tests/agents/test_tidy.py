@@ -26,6 +26,9 @@ TABLES = ["flights", "airlines"]
     ("t = pd.read_csv('data/airlines.csv')\nt", "t = airlines\nt\n"),
     ("a = ibis.table('airlines', columns=['carrier'])\na", "a = airlines\na\n"),
     ("f = Table('flights')\nf.count()", "f = flights\nf.count()\n"),
+    # a program ending in an assignment has that variable as its value
+    ("n_flights = flights.count()", "n_flights = flights.count()\nn_flights\n"),
+    ("import ibis\nn = flights.count()", "n = flights.count()\nn\n"),
     # a chain broken over lines without parentheses
     ("flights\n  .filter(_.origin == 'LGA')\n  .count()",
      "flights.filter(_.origin == 'LGA').count()\n"),
@@ -43,6 +46,7 @@ def test_scaffolding_is_removed(code: str, expected: str) -> None:
     "flights.filter(_.carrier == 'UA')",
     "Flights = flights\nFlights.count()",  # a variable of its own, not a miscased table
     "import ibis",  # nothing would be left: keep it, so the tools report it
+    "result = flights.count()",  # `result` is a program's value already
 ])
 def test_anything_else_is_left_alone(code: str) -> None:
     assert tidy(code, TABLES) == code
