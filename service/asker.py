@@ -81,8 +81,7 @@ class Asker:
         if not code.strip():
             raise BadInput("empty program")
         if len(code) > MAX_CODE:
-            raise BadInput(f"program too long: {len(code):,} characters (at most "
-                                f"{MAX_CODE:,})")
+            raise BadInput(f"program too long: {len(code):,} characters (at most {MAX_CODE:,})")
         database = self.catalog.get(db).database
         if full:
             return execute(code, database, sandbox=self._tool_sandbox, max_rows=20)
@@ -118,6 +117,6 @@ def check_question(question: str) -> str:
     if not question:
         raise BadInput("empty question")
     if len(question) > MAX_QUESTION:
-        raise BadInput(f"question too long: {len(question):,} characters (at most "
-                            f"{MAX_QUESTION:,})")
+        raise BadInput(f"question too long: {len(question):,} characters "
+                       f"(at most {MAX_QUESTION:,})")
     return question
