@@ -12,7 +12,9 @@ API docs (`retrieval`): a ```python block of assignments and one final expressio
   name; a string argument of `select`, `group_by`, `order_by`, `drop`, `relocate`,
   `ibis.desc`/`ibis.asc` or a subscript is a column or a derived name;
 - `and`, `or`, `not`, `in`, `is`, lambdas, comprehensions and comments are out (Ibis combines
-  conditions with `&`, `|`, `~` and tests membership with `isin`).
+  conditions with `&`, `|`, `~` and tests membership with `isin`);
+- the scaffolding `agents.tidy` removes is let through: `import ibis` and `from ibis import _`
+  lines first, `print(...)` around the value, `.execute()` / `.to_pandas()`.
 
 Where it over-approximates, and why: types are not tracked past a table's first method, so any
 documented method may follow any expression (tracking each chain's type would need the
@@ -39,7 +41,7 @@ from functools import cache
 from tools.policy import SAFE_BUILTINS, denied_attribute
 from tools.schema import Schema
 
-GRAMMAR_VERSION = 3  # bump when the rules below change: cached grammars are keyed by it
+GRAMMAR_VERSION = 4  # bump when the rules below change: cached grammars are keyed by it
 EDITED = 4  # names this long or longer have their one-edit misspellings ruled out
 # Methods whose string arguments name columns.
 COLUMN_ARGS = ("select", "group_by", "order_by", "drop", "relocate")
@@ -91,15 +93,16 @@ def grammar_digest(grammar: str) -> str:
     return hashlib.sha256(f"{GRAMMAR_VERSION}\n{grammar}".encode()).hexdigest()[:12]
 
 
-def accepts(grammar: str, text: str) -> bool:
-    """Whether `text` is a whole reply the grammar allows (bytes, no model tokenizer needed)."""
+def accepts(grammar: str, text: str, whole: bool = True) -> bool:
+    """Whether `text` is a whole reply the grammar allows (bytes, no model tokenizer needed);
+    with `whole` False, whether it is the start of one (a reply cut at max_tokens)."""
     import llguidance
 
     matcher = llguidance.LLMatcher(_byte_tokenizer(), grammar, log_level=0)
     if matcher.is_error():
         raise ValueError(f"bad grammar: {matcher.get_error()}")
     data = list(text.encode())
-    return matcher.consume_tokens(data) and matcher.is_accepting()
+    return matcher.consume_tokens(data) and (matcher.is_accepting() or not whole)
 
 
 class _Bytes:
@@ -143,8 +146,13 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
         # Newlines separate statements; inside brackets, and before a `.method`, they may fall
         # anywhere (`nl`), so `a = b()` cannot be read as `a = b` and a statement `()`.
         "%ignore /[ \\t]+/",
-        'start: "```python" NL+ program nl "```"',
-        "program: expr_0 | first | first NL+ (assign NL+)* (expr | assign)",
+        # Scaffolding agents.tidy removes is let through rather than fought: a model that
+        # opens with `import ibis` and is refused it wanders off into a name like `importibis`.
+        'start: "```python" NL+ (SCAFFOLD NL+)* program nl "```"',
+        "program: last_0 | first | first NL+ (assign NL+)* (last | assign)",
+        'last: expr | "print" "(" nl expr nl ")"',
+        'last_0: expr_0 | "print" "(" nl expr_0 nl ")"',
+        'SCAFFOLD: "import ibis" | "from ibis import _"',
         'assign: VARIABLE "=" expr',
         # The first statement reads no variable (none is assigned yet): a model reaching for
         # the docs' `t` cannot wander into `t_count = t_count`.
@@ -161,6 +169,7 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
         f"TABLE_METHOD: {_alternatives(sorted(vocab.table_methods - set(COLUMN_ARGS)))}",
         f"FUNCTION: {_alternatives(functions)}",
         'ORDER: "desc" | "asc"',
+        'MATERIALIZE: "execute" | "to_pandas"',  # dropped by agents.tidy
         f"PROPERTY: {_alternatives(sorted(vocab.properties))}",
         f"DERIVED: {name} & ~/{_regex(derived_out)}/",
         f"VARIABLE: /[a-z][a-z0-9_]+/ & ~/{_regex(variable_out)}/",
@@ -216,7 +225,7 @@ def _expressions(s: str, variables: bool = True) -> list[str]:
         f"column_primary{s}: column_atom{s} trailer{s}* | TABLE [table_trailer{s} trailer{s}*]",
         f"column_expr{s}: column_primary{s} (nl BINOP nl unary{s})*",
         f'trailer{s}: nl "." METHOD call{s} | nl "." COLUMN_METHOD column_call{s} '
-        f'| nl "." attribute | "[" nl index{s} nl "]"',
+        f'| nl "." attribute | "[" nl index{s} nl "]" | nl "." MATERIALIZE "(" ")"',
         # A table's own methods, columns and subscripts: `flights.query(...)` is out although
         # `query` is a string method.
         f'table_trailer{s}: nl "." TABLE_METHOD call{s} | nl "." COLUMN_METHOD column_call{s} '

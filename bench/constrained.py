@@ -6,7 +6,8 @@ decoded within the database's grammar (`agents.grammar`) and without.
                                           [--only zero_shot.off,zero_shot.on,...] [--split dev]
 
 Prints comp@1, exec@1, EX and p50 seconds per run, the mask's cost per decoded token, and how
-many final programs fall outside the grammar (constrained runs must have none); writes
+many final programs use a name outside the grammar (constrained runs must have none; a program
+cut at max_tokens counts as incomplete instead); writes
 bench/results/constrained.json (`zero_shot.{on,off}.ex`, `pipeline.{on,off}.ex`,
 `mask_overhead_ms_per_token`, ...; `--split dev`: constrained_dev.json), per-run results under
 bench/results/constrained/, and a plot bench/results/constrained.png. A run of some (`--only`)
@@ -100,7 +101,11 @@ def main() -> None:
             "ex": overall["ex"], "comp_at_1": overall["comp@1"],
             "exec_at_1": overall["exec@1"], "p50_s": overall["seconds_p50"],
             "n": overall["tasks"],
-            "outside_grammar": sum(not accepts(grammar, f"```python\n{c}\n```") for c in codes),
+            # a program cut at max_tokens is incomplete, not outside: count only those that
+            # are not even the start of a program the grammar allows
+            "outside_grammar": sum(not accepts(grammar, f"```python\n{c}", whole=False)
+                                   for c in codes),
+            "incomplete": sum(not accepts(grammar, f"```python\n{c}\n```") for c in codes),
             "ran_at": time.strftime("%Y-%m-%d %H:%M"),
         }
         if config.constrain:

@@ -48,8 +48,8 @@ def test_every_gold_and_reference_program_is_accepted(grammar: str) -> None:
     "df.count()",
     "flights.filter((_.month == 1) or (_.day == 2))",  # `or` between expressions
     "flights.filter(_.carrier in ['UA', 'AA'])",  # `in` rather than isin
-    "import ibis\nflights.count()",  # scaffolding
-    "print(flights.count())",
+    "import pandas as pd\nflights.count()",
+    "con = ibis.connect('duckdb://x')\nflights.count()",
     "flights.count()  # how many",  # a comment
     "n_flights = n_flights()",  # a variable called (once read as `n_flights` and then `()`)
     "n_flights = flights.count() n_flights",  # two statements on one line
@@ -77,6 +77,10 @@ def test_wrong_programs_are_rejected(grammar: str, code: str) -> None:
     "flights.filter(_.dep_delay > -5.5e1).count()",
     "flights.group_by(\n    'carrier',\n).agg(\n    n=_.count(),\n)",
     "jan = flights.filter(_.month == 1)\n\njan.count()",
+    # scaffolding agents.tidy removes
+    "import ibis\nfrom ibis import _\n\nflights.count()",
+    "n_flights = flights.count()\nprint(n_flights)",
+    "flights.count().execute()",
 ])
 def test_plain_ibis_programs_are_accepted(grammar: str, code: str) -> None:
     assert accepts(grammar, reply(code))
@@ -86,6 +90,12 @@ def test_a_reply_is_a_fenced_block_and_nothing_else(grammar: str) -> None:
     assert not accepts(grammar, "flights.count()")
     assert not accepts(grammar, "Here it is:\n" + reply("flights.count()"))
     assert not accepts(grammar, reply("flights.count()") + "\nThat counts the flights.")
+
+
+def test_a_reply_cut_short_is_the_start_of_one(grammar: str) -> None:
+    assert accepts(grammar, "```python\nflights.filter(_.dep_del", whole=False)
+    assert not accepts(grammar, "```python\nflights.filter(_.dep_del", whole=True)
+    assert not accepts(grammar, "```python\nflights.groupby(", whole=False)
 
 
 def test_near_misses_cover_case_edits_and_swaps() -> None:
