@@ -6,10 +6,10 @@ program for it wastes a round, so it is rewritten here: ibis imports and `ibis.o
 dropped, connections dropped and their `.table("x")` lookups replaced by the table variable,
 `print(x)` / `display(x)` statements replaced by `x`, materializing calls (`.execute()`,
 `.to_pandas()`, ...) removed, a file reader or table constructor naming a table
-(`ibis.read_csv("flights.csv")`, `Table("flights")`) replaced by that table, and a method
-chain broken over lines without parentheses joined, and a program that ends by assigning a
-variable (`n = flights.count()`) given that variable as its value. Table names written in the wrong case are
-fixed when the match is unique. Everything else is left exactly as written (comments too):
+(`ibis.read_csv("flights.csv")`, `Table("flights")`) replaced by that table, a method chain
+broken over lines without parentheses joined, and a program that ends by assigning a variable
+(`n = flights.count()`) given that variable as its value. Table names written in the wrong
+case are fixed when the match is unique. Everything else is left exactly as written (comments too):
 this is a courtesy, not a security layer; the policy check and the sandbox still see the
 result and judge it alone.
 """

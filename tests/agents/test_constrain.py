@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dspy
 import pytest
+from dspy.lm15 import Message, Request
 
 from agents.config import AgentConfig
 from agents.grammar import accepts, program_grammar
@@ -24,8 +25,9 @@ SYSTEM = ("Write an Ibis program over the tables flights and airlines (already d
           "Reply with one ```python code block and nothing else.")
 
 
-def messages(question: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+def reply(lm: dspy.LM, question: str) -> str:
+    """One explicit lm15 Request (system + user), the reply's text."""
+    return lm(Request(model=lm.model, system=SYSTEM, messages=(Message.user(question),))).text
 
 
 @pytest.fixture(scope="module", params=["llama.cpp", "transformers"])
@@ -41,13 +43,13 @@ def test_constrained_replies_stay_in_the_grammar(default_lm: dspy.LM, demo_schem
     grammar = program_grammar(demo_schema)
     held = constrained(default_lm, grammar)
     # Asked for pandas, the model can only write what the grammar allows.
-    (text,) = held(messages=messages("How many flights are there? Use pandas len(df)."))
+    text = reply(held, "How many flights are there? Use pandas len(df).")
     assert accepts(grammar, text), text
     assert "len(" not in text and "import" not in text
     engine = local_engine(default_lm)
     assert engine.mask_stats.tokens > 0 and engine.mask_stats.ms_per_token > 0
-    (free,) = default_lm(messages=messages("How many flights are there? Use pandas len(df)."))
-    assert free != text  # the unconstrained model does write pandas here
+    free = reply(default_lm, "How many flights are there? Use pandas len(df).")
+    assert not accepts(grammar, free)  # free, the model does write pandas for this prompt
 
 
 def test_the_grammar_goes_to_a_server_in_structured_outputs(fake_server) -> None:  # noqa: F811

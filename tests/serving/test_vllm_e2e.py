@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dspy.lm15 import Message, Request
 
 from agents.config import AgentConfig
 from agents.grammar import program_grammar
@@ -114,13 +115,15 @@ def test_the_same_prompt_gives_the_same_constrained_output_here_and_on_vllm(
     """Both backends enforce one grammar: llguidance in-process, vLLM's guidance backend
     on the server (same weights and dtype, greedy)."""
     grammar = program_grammar(demo_schema)
-    messages = [{"role": "system", "content": "Reply with one ```python code block."},
-                {"role": "user", "content": "How many flights are there? Use pandas."}]
     config = {"model": SMALL, "max_tokens": 40, "cache": False}
     server = constrained(make_lm(LMConfig(backend="server", api_base=API, **config)), grammar)
     local = constrained(make_lm(LMConfig(runtime="transformers", **config)), grammar)
-    (remote_text,) = server(messages=messages)
-    (local_text,) = local(messages=messages)
+    texts = []
+    for lm in (server, local):
+        request = Request(model=lm.model, system="Reply with one ```python code block.",
+                          messages=(Message.user("How many flights are there? Use pandas."),))
+        texts.append(lm(request).text)
+    remote_text, local_text = texts
     assert remote_text.startswith("```python") and "import" not in remote_text
     assert remote_text == local_text
 
