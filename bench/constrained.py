@@ -4,6 +4,7 @@ decoded within the database's grammar (`agents.grammar`) and without.
 
     .venv/bin/python bench/constrained.py [--model qwen2.5-coder-0.5b] [--stride K] [--limit N]
                                           [--only zero_shot.off,zero_shot.on,...] [--split dev]
+                                          [--resume]
 
 Prints comp@1, exec@1, EX and p50 seconds per run, the mask's cost per decoded token, and how
 many final programs use a name outside the grammar (constrained runs must have none; a program
@@ -62,6 +63,8 @@ def main() -> None:
                         help="every K-th task only (keeps the difficulty mix)")
     parser.add_argument("--only", default=",".join(RUNS), help="runs to do, by name")
     parser.add_argument("--split", default="test", choices=("test", "dev"))
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the tasks an interrupted run already wrote")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n]
     unknown = set(names) - set(RUNS)
@@ -88,8 +91,9 @@ def main() -> None:
     for name in names:
         config = RUNS[name]
         print(f"\n== {name}: {len(tasks)} {args.split} tasks")
-        for stale in out_dir.glob(f"{name}.jsonl*"):  # a fresh run, not a resume
-            stale.unlink()
+        if not args.resume:  # a fresh run; synthesize skips the task ids already written
+            for stale in out_dir.glob(f"{name}.jsonl*"):
+                stale.unlink()
         before = (engine.mask_stats.tokens, engine.mask_stats.seconds)
         meta = run_meta(TASKS, lm_config, config, SynthConfig(), args.split, args.limit)
         tracker = start_run("constrained", meta, name=f"constrained-{name}")
@@ -113,19 +117,26 @@ def main() -> None:
             mask["seconds"] += engine.mask_stats.seconds - before[1]
         tracker.summary(figures[name])
         tracker.finish()
+        write(path, setup, figures, mask)  # after each run: an interrupted bench keeps it
 
     print_runs(f"constrained decoding on the {args.split} split ({lm_config.model})", "run",
                figures)
-    overhead = 1000 * mask["seconds"] / mask["tokens"] if mask["tokens"] else None
+    overhead = write(path, setup, figures, mask)
     print(f"mask overhead: {overhead and round(overhead, 2)} ms per constrained token "
           f"({mask['tokens']} tokens)")
+    plot(figures, args.split, lm_config.model, stem)
+
+
+def write(path: Path, setup: dict, figures: dict, mask: dict) -> float | None:
+    """The JSON: setup, `<run>.<on|off>` figures nested and flat, the mask's cost per token."""
+    overhead = 1000 * mask["seconds"] / mask["tokens"] if mask["tokens"] else None
     nested: dict = {}
     for name, figs in figures.items():
         run, switch = name.split(".")
         nested.setdefault(run, {})[switch] = figs
     path.write_text(json.dumps({**setup, **nested, "runs": figures, "mask": mask,
                                 "mask_overhead_ms_per_token": overhead}, indent=2) + "\n")
-    plot(figures, args.split, lm_config.model, stem)
+    return overhead
 
 
 def plot(figures: dict, split: str, model: str, stem: str) -> None:
