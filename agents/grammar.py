@@ -25,8 +25,10 @@ remember which keyword arguments came earlier; a variable is not checked to be a
 use, except in the first statement, which reads none; operators are one flat level (Python
 decides precedence); a newline may also come before a `.method` outside brackets
 (`agents.tidy` joins such a chain). Where it is narrower than Python: derived names and
-variables are lowercase, one-letter variables are out (the docs' generic `t`), and so is `.str`
-(pandas' accessor; JSON columns lose it).
+variables are lowercase and at most MAX_NAME long, one-letter variables are out (the docs'
+generic `t`), so are variables starting with a statement keyword (`def`, `import`, `print`,
+...: `default_x` too) and derived names starting with a pandas name, and so is `.str` (pandas'
+accessor; JSON columns lose it).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from functools import cache
 from tools.policy import SAFE_BUILTINS, denied_attribute
 from tools.schema import Schema
 
-GRAMMAR_VERSION = 4  # bump when the rules below change: cached grammars are keyed by it
+GRAMMAR_VERSION = 5  # bump when the rules below change: cached grammars are keyed by it
 EDITED = 4  # names this long or longer have their one-edit misspellings ruled out
 # Methods whose string arguments name columns.
 COLUMN_ARGS = ("select", "group_by", "order_by", "drop", "relocate")
@@ -50,6 +52,9 @@ PANDAS = ("groupby", "sort_values", "sort_index", "query", "merge", "loc", "iloc
           "reset_index", "set_index", "values", "apply", "size", "shape", "unique", "to_list",
           "tolist", "idxmax", "idxmin", "nlargest", "nsmallest", "dt", "str", "where", "sort",
           "sort_by", "orderby", "group", "having", "len", "length", "iterrows", "item")
+MAX_NAME = 40  # characters of a variable or derived name; gold names are at most 20
+# Statement keywords a variable name may not start with (`def`, `import`, ...).
+STATEMENTS = ("def", "class", "import", "fromibis", "lambda", "return", "print")
 # Names a model uses for a table that does not exist (the docs' generic table is `t`).
 NOT_VARIABLES = ("df", "data", "table", "tbl", "conn", "con", "db", "pd", "np", "self", "ibis")
 # ibis functions that make or inspect tables and types rather than expressions over them.
@@ -141,7 +146,7 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
                 | {"print", "True", "False", "None"})
     derived_out = [*vocab.table_methods, *PANDAS, *reserved, *(near_misses(c) for c in columns)]
     variable_out = [*reserved, *NOT_VARIABLES, *tables, *(near_misses(t) for t in tables)]
-    name = r"/[a-z][a-z0-9_]*/"
+    name = f"/[a-z][a-z0-9_]{{0,{MAX_NAME - 1}}}/"
     return "\n".join([
         # Newlines separate statements; inside brackets, and before a `.method`, they may fall
         # anywhere (`nl`), so `a = b()` cannot be read as `a = b` and a statement `()`.
@@ -153,10 +158,12 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
         'last: expr | "print" "(" nl expr nl ")"',
         'last_0: expr_0 | "print" "(" nl expr_0 nl ")"',
         'SCAFFOLD: "import ibis" | "from ibis import _"',
-        'assign: VARIABLE "=" expr',
+        # A table name may be assigned to (`flights = flights.filter(...)`, legal Python):
+        # refused it, the model wrote `flights ==(` and lost its way.
+        'assign: (VARIABLE | TABLE) "=" expr',
         # The first statement reads no variable (none is assigned yet): a model reaching for
         # the docs' `t` cannot wander into `t_count = t_count`.
-        'first: VARIABLE "=" expr_0',
+        'first: (VARIABLE | TABLE) "=" expr_0',
         "attribute: COLUMN | PROPERTY | DERIVED",
         *_expressions(""),
         *_expressions("_0", variables=False),
@@ -171,8 +178,11 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
         'ORDER: "desc" | "asc"',
         'MATERIALIZE: "execute" | "to_pandas"',  # dropped by agents.tidy
         f"PROPERTY: {_alternatives(sorted(vocab.properties))}",
-        f"DERIVED: {name} & ~/{_regex(derived_out)}/",
-        f"VARIABLE: /[a-z][a-z0-9_]+/ & ~/{_regex(variable_out)}/",
+        f"DERIVED: {name} & ~/{_regex(derived_out)}/ & ~/({_regex(PANDAS)})_.*/",
+        # Not a statement keyword run on into a name (`defcalculate_...` where the model
+        # wanted `def`), and not longer than a name is (runaway names ran to max_tokens).
+        f"VARIABLE: /[a-z][a-z0-9_]{{1,{MAX_NAME - 1}}}/ & ~/{_regex(variable_out)}/ "
+        f"& ~/({_regex(STATEMENTS)}).*/",
         r"KEYWORD: /[A-Za-z_][A-Za-z0-9_]*/",
         f'COLUMN_STRING: /"({_regex(columns)})"/ | /\'({_regex(columns)})\'/ '
         f"| (/\"[a-z][a-z0-9_]*\"/ & ~/\"({_regex(derived_out)})\"/) "

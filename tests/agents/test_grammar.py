@@ -56,6 +56,9 @@ def test_every_gold_and_reference_program_is_accepted(grammar: str) -> None:
     "flights.sql('select 1')",  # denied by the policy
     "ibis.memtable({'a': [1]})",  # a table made, not read
     "flight.count()",  # near-miss of a table
+    "defcount = flights.count()",  # `def` run on into a name
+    "n_" + "x" * 60 + " = flights.count()",  # a runaway name
+    "flights.sort_values_by_delay",  # a pandas name run on into a derived name
     "",
 ])
 def test_wrong_programs_are_rejected(grammar: str, code: str) -> None:
@@ -81,6 +84,8 @@ def test_wrong_programs_are_rejected(grammar: str, code: str) -> None:
     "import ibis\nfrom ibis import _\n\nflights.count()",
     "n_flights = flights.count()\nprint(n_flights)",
     "flights.count().execute()",
+    "flights = flights.filter(_.month == 1)\nflights.count()",  # a table name rebound
+    "mean_delay = flights.dep_delay.mean()\nmean_delay",
 ])
 def test_plain_ibis_programs_are_accepted(grammar: str, code: str) -> None:
     assert accepts(grammar, reply(code))
