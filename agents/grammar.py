@@ -43,7 +43,7 @@ from functools import cache
 from tools.policy import SAFE_BUILTINS, denied_attribute
 from tools.schema import Schema
 
-GRAMMAR_VERSION = 5  # bump when the rules below change: cached grammars are keyed by it
+GRAMMAR_VERSION = 6  # bump when the rules below change: cached grammars are keyed by it
 EDITED = 4  # names this long or longer have their one-edit misspellings ruled out
 # Methods whose string arguments name columns.
 COLUMN_ARGS = ("select", "group_by", "order_by", "drop", "relocate")
@@ -153,8 +153,9 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
         "%ignore /[ \\t]+/",
         # Scaffolding agents.tidy removes is let through rather than fought: a model that
         # opens with `import ibis` and is refused it wanders off into a name like `importibis`.
-        'start: "```python" NL+ (SCAFFOLD NL+)* program nl "```"',
-        "program: last_0 | first | first NL+ (assign NL+)* (last | assign)",
+        'start: "```python" NL+ (SCAFFOLD lines)* program nl "```"',
+        "program: last_0 | first | first lines (assign lines)* (last | assign)",
+        "lines: NL [NL [NL]]",
         'last: expr | "print" "(" nl expr nl ")"',
         'last_0: expr_0 | "print" "(" nl expr_0 nl ")"',
         'SCAFFOLD: "import ibis" | "from ibis import _"',
@@ -167,7 +168,8 @@ def _build(tables: tuple[str, ...], columns: tuple[str, ...], vocab: Vocabulary)
         "attribute: COLUMN | PROPERTY | DERIVED",
         *_expressions(""),
         *_expressions("_0", variables=False),
-        "nl: NL*",
+        # At most two: a model that will not close the block would add newlines to max_tokens.
+        "nl: [NL [NL]]",
         r"NL: /\r?\n/",
         f"TABLE: {_alternatives(tables)}",
         f"COLUMN: {_alternatives(columns)}",

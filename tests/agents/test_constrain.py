@@ -44,7 +44,8 @@ def test_constrained_replies_stay_in_the_grammar(default_lm: dspy.LM, demo_schem
     held = constrained(default_lm, grammar)
     # Asked for pandas, the model can only write what the grammar allows.
     text = reply(held, "How many flights are there? Use pandas len(df).")
-    assert accepts(grammar, text), text
+    # every token within the grammar (a small model may still run to max_tokens before `)`)
+    assert accepts(grammar, text, whole=False), text
     assert "len(" not in text and "import" not in text
     engine = local_engine(default_lm)
     assert engine.mask_stats.tokens > 0 and engine.mask_stats.ms_per_token > 0
