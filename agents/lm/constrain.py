@@ -46,14 +46,10 @@ class TokenMask:
     matcher the tokens generated since the last call and sets every token the grammar forbids
     to -inf. After the grammar's end only the end-of-sequence tokens are left."""
 
-    def __init__(self, tokenizer: Any, grammar: str, prompt_tokens: int, vocab: int,
+    def __init__(self, matcher: Any, eos: int, prompt_tokens: int, vocab: int,
                  stats: MaskStats | None = None):
-        import llguidance
-
-        self.matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
-        if self.matcher.is_error():
-            raise GrammarError(f"the grammar does not compile: {self.matcher.get_error()}")
-        self.fed, self.vocab, self.eos = prompt_tokens, vocab, tokenizer.eos_token
+        self.matcher = matcher  # a fresh llguidance.LLMatcher (see Matchers)
+        self.fed, self.vocab, self.eos = prompt_tokens, vocab, eos
         self.words = np.full((vocab + 31) // 32, -1, dtype=np.int32)
         self.stats = stats or MaskStats()
 
@@ -77,29 +73,42 @@ class TokenMask:
     def allowed(self) -> np.ndarray:
         """A bool per token id: may it come next?"""
         if self.matcher.is_error():  # cannot happen while the mask is applied; end the reply
-            self.words[:] = 0
-            self.words[self.eos // 32] = np.int32(np.uint32(1 << (self.eos % 32)).view(np.int32))
-        else:
-            self.matcher.unsafe_compute_mask_ptr(self.words.ctypes.data, self.words.nbytes)
+            only_eos = np.zeros(self.vocab, dtype=bool)
+            only_eos[self.eos] = True
+            return only_eos
+        self.matcher.unsafe_compute_mask_ptr(self.words.ctypes.data, self.words.nbytes)
         bits = np.unpackbits(self.words.view(np.uint8), bitorder="little")
         return bits[:self.vocab].astype(bool)
 
 
-class Tokenizers:
-    """llguidance tokenizers, one per engine (building one walks the vocabulary: ~1 s)."""
+class Matchers:
+    """Fresh llguidance matchers for one engine's tokenizer: the tokenizer is built once (it
+    walks the vocabulary, ~1 s) and each grammar compiled once (~60 ms for a database's);
+    every reply gets a copy of the compiled matcher (well under a millisecond)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._made: dict[int, Any] = {}
+        self._tokenizers: dict[int, Any] = {}
+        self._compiled: dict[tuple[int, str], Any] = {}
 
-    def get(self, hf_tokenizer: Any, vocab: int) -> Any:
+    def fresh(self, hf_tokenizer: Any, vocab: int, grammar: str) -> tuple[Any, int]:
+        """(a matcher at the start of `grammar`, the end-of-sequence token id)."""
+        import llguidance
+
         with self._lock:
             key = id(hf_tokenizer)
-            if key not in self._made:
+            if key not in self._tokenizers:
                 from llguidance.hf import from_tokenizer
 
-                self._made[key] = from_tokenizer(hf_tokenizer, n_vocab=vocab)
-            return self._made[key]
+                self._tokenizers[key] = from_tokenizer(hf_tokenizer, n_vocab=vocab)
+            tokenizer = self._tokenizers[key]
+            compiled = self._compiled.get((key, grammar))
+            if compiled is None:
+                compiled = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
+                if compiled.is_error():
+                    raise GrammarError(f"the grammar does not compile: {compiled.get_error()}")
+                self._compiled[(key, grammar)] = compiled
+            return compiled.deep_copy(), tokenizer.eos_token
 
 
 def constrained(lm: Any, grammar: str) -> Any:

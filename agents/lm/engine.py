@@ -43,7 +43,7 @@ from dspy.lm15 import (
 from agents.lm.catalogue import CATALOGUE, resolve_model
 from agents.lm.chat import PROVIDER, render_chat, to_chat
 from agents.lm.config import LMConfig
-from agents.lm.constrain import MaskStats, Tokenizers, TokenMask
+from agents.lm.constrain import MaskStats, Matchers, TokenMask
 from agents.lm.decoding import Decode, Watcher, first_stop
 
 _SHORT_DTYPE = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
@@ -104,7 +104,7 @@ class LocalEngine:
         self._draws = 0
         self._stats = GenerationStats()
         self._mask_stats = MaskStats()
-        self._grammar_tokenizers = Tokenizers()
+        self._matchers = Matchers()
 
     # -- DSPy's engine contract ---------------------------------------------------------------
 
@@ -285,8 +285,8 @@ class LocalEngine:
                 self._draws += 1
             if grammar is not None:
                 vocab = self._vocab_size()
-                decode.mask = TokenMask(self._grammar_tokenizers.get(tokenizer, vocab), grammar,
-                                        prompt_tokens, vocab, self._mask_stats)
+                matcher, eos = self._matchers.fresh(tokenizer, vocab, grammar)
+                decode.mask = TokenMask(matcher, eos, prompt_tokens, vocab, self._mask_stats)
             watch = Watcher(tokenizer, stops, sink) if (stops or sink) else None
             new, cached = self._run(decode, watch, cancel)
             text = tokenizer.decode(new, skip_special_tokens=True)
