@@ -95,9 +95,19 @@ def chat(
         try:
             last = answer_record(agent(question=line))
         except KeyboardInterrupt:
+            forget_interrupt()
             err.print("interrupted; the trace so far is saved")
             continue
         show_answer(last, show_trace=False)
+
+
+def forget_interrupt() -> None:
+    """Call after catching a Ctrl-C to carry on. CPython 3.11 marks a KeyboardInterrupt that
+    passed through `exec` of a string as unhandled even when it is caught (dataclasses and
+    namedtuples build their methods that way, so a lazy import mid-question can), and the
+    interpreter then kills itself with SIGINT on its way out. The next `exec` of a string that
+    succeeds clears the mark."""
+    exec("None")
 
 
 def _chat_command(line: str, agent: Any, last: dict[str, Any] | None) -> None:

@@ -53,5 +53,6 @@ def main() -> None:
         err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
+        ask.forget_interrupt()  # else the exit status can be death by SIGINT, not 130
         err.print("interrupted")
         sys.exit(130)

@@ -85,3 +85,24 @@ def test_bad_input_is_one_line_and_nonzero(args: list[str], tmp_path: Path) -> N
     assert "Traceback" not in done.stderr + done.stdout
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+
+
+# A Ctrl-C that lands in exec() of a string, then is caught, as one landing in a lazy import's
+# dataclass mid-question would be (CI saw chat exit by SIGINT after answering \quit).
+CAUGHT_IN_EXEC = """
+import os, signal, sys, threading
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    exec("while True: pass")
+except KeyboardInterrupt:
+    if sys.argv[1] == "forget":
+        from devstarl.ask import forget_interrupt
+        forget_interrupt()
+"""
+
+
+@pytest.mark.parametrize(("mode", "returncode"), [("keep", -2), ("forget", 0)])
+def test_a_caught_ctrl_c_does_not_kill_the_process_on_exit(mode: str, returncode: int) -> None:
+    done = subprocess.run([sys.executable, "-c", CAUGHT_IN_EXEC, mode], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == returncode, done.stderr
