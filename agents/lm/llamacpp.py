@@ -47,6 +47,16 @@ def installed() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
+def amx_build() -> bool:
+    """True when the installed llama.cpp was built with its AMX kernels, which crash on
+    Q4_K models on the first decode (llama.cpp#20824; seen on this project's machines)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return False
+    return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode(errors="replace")
+
+
 def gguf_file(folder: Path) -> Path | None:
     """The GGUF in a model folder: `model.gguf`, else the only `*.gguf` there."""
     if (folder / GGUF).is_file():
@@ -74,6 +84,10 @@ def choose_runtime(config: LMConfig) -> str:
         problem = f"{folder} has no GGUF file"
     elif not installed():  # a missing component, not a wrong setting
         error, problem = LMUnavailable, f"llama-cpp-python is not installed: {BUILD_HINT}"
+    elif amx_build():
+        error, problem = LMUnavailable, (
+            "llama-cpp-python was built with llama.cpp's AMX kernels, which crash on Q4_K "
+            "models; `./setup.sh --llama` rebuilds it without them (about 6 minutes)")
     if problem is None:
         return "llama.cpp"
     if config.runtime == "llama.cpp":

@@ -498,6 +498,7 @@ def test_auto_runtime_takes_llama_cpp_only_where_it_can_work(
     (tmp_path / "lora").mkdir()
     (tmp_path / "lora" / "adapter_config.json").write_text("{}")
     monkeypatch.setattr(llamacpp, "installed", lambda: True)
+    monkeypatch.setattr(llamacpp, "amx_build", lambda: False)
     assert choose_runtime(LMConfig(model=folder)) == "llama.cpp"
     assert choose_runtime(LMConfig(model=folder, runtime="transformers")) == "transformers"
     assert choose_runtime(LMConfig(model=folder, adapter=str(tmp_path / "lora"))) == "transformers"
@@ -511,6 +512,19 @@ def test_auto_runtime_takes_llama_cpp_only_where_it_can_work(
     assert choose_runtime(LMConfig(model=folder)) == "transformers"
     with pytest.raises(LMUnavailable, match=r"setup\.sh --llama"):
         make_lm(LMConfig(model=folder, runtime="llama.cpp"))
+    monkeypatch.setattr(llamacpp, "installed", lambda: True)
+    monkeypatch.setattr(llamacpp, "amx_build", lambda: True)  # would crash on the first decode
+    assert choose_runtime(LMConfig(model=folder)) == "transformers"
+    with pytest.raises(LMUnavailable, match=r"AMX kernels.*setup\.sh --llama"):
+        make_lm(LMConfig(model=folder, runtime="llama.cpp"))
+
+
+def test_setup_builds_llama_cpp_without_the_amx_kernels() -> None:
+    if not llama_installed():
+        pytest.skip("llama-cpp-python is not installed: `./setup.sh --llama` builds it")
+    from agents.lm.llamacpp import amx_build
+
+    assert not amx_build()
 
 
 def test_llama_cpp_refuses_an_adapter_in_the_config(tmp_path: Path) -> None:
