@@ -113,7 +113,11 @@ class Matchers:
 
 def constrained(lm: Any, grammar: str) -> Any:
     """A copy of `lm` whose calls are constrained to `grammar`, or None when its backend
-    cannot constrain (a server that is not known to take `structured_outputs`)."""
+    cannot constrain (a server that is not known to take `structured_outputs`).
+
+    On a server the grammar rides on the LM's request parameters, which every DSPy module
+    call sends; an explicit `lm(Request)` takes only its own config (DSPy's rule), so such a
+    caller puts `structured_outputs` in `Request.config.extensions` itself."""
     from agents.lm.engine import AsyncLocalEngine, LocalEngine
 
     digest = grammar_digest(grammar)
