@@ -32,7 +32,8 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" torch==2.13.0
 # llama.cpp's AMX kernels crash on Q4_K models (llama.cpp#20824): build it without them. GCC's
 # explicit -mno-* flags win over the -march=native the build adds.
-export CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" CXXFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+export CFLAGS="${CFLAGS:-} $no_amx" CXXFLAGS="${CXXFLAGS:-} $no_amx"
 "${pip[@]}" -e ".${extras}"
 if [[ "$extras" == *llama* ]] && .venv/bin/python -c "from agents.lm.llamacpp import amx_build
 import sys; sys.exit(not amx_build())"; then
