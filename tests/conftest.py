@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -31,6 +32,16 @@ SAMPLE_DB_PLACES = [Path(__file__).resolve().parents[2] / "shared" / "sample-dbs
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(os.environ["DEVSTARL_HOME"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_implicit_event_loop() -> None:
+    """litellm's blocking calls (the server backend) take `asyncio.get_event_loop()`, which on
+    the main thread makes a loop, sets it and never closes it; the next `asyncio.run` replaces
+    it and the garbage collector later warns of an unclosed loop inside whatever test runs
+    then (a failure: warnings are errors). With the current loop unset, litellm runs its hook
+    under `asyncio.run`, which closes its loop."""
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ transformers), the grammar sent to a server, cache separation, and the pipeline 
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from pathlib import Path
 
 import dspy
@@ -61,6 +63,21 @@ def test_the_grammar_goes_to_a_server_in_structured_outputs(fake_server) -> None
     assert handler.bodies[-1]["structured_outputs"] == {"grammar": "start: \"x\"\n"}
     lm("hi")
     assert "structured_outputs" not in handler.bodies[-1]  # the original is left as it was
+
+
+def test_server_calls_leave_no_event_loop_to_collect(fake_server) -> None:  # noqa: F811
+    """A blocking call that litellm's own Python path serves (structured outputs take it),
+    then an `asyncio.run`, then a collection: no unclosed loop is left for the garbage
+    collector to warn about inside a later test (see tests/conftest.py)."""
+    base, _ = fake_server
+    lm = make_lm(LMConfig(backend="server", model="base", api_base=base, cache=False))
+    assert constrained(lm, "start: \"x\"\n")("hi") == ["from base"]
+
+    async def nothing() -> None:
+        pass
+
+    asyncio.run(nothing())
+    gc.collect()  # an unclosed loop would warn here, and warnings are errors
 
 
 def test_a_constrained_copy_has_its_own_cache_key(small_model: Path) -> None:
