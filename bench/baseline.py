@@ -147,7 +147,7 @@ def plot(models: dict) -> None:
             k = i * len(runs) + j
             ax.bar([m + k * width for m in range(3)],
                    [figs[run_name][m] for m in ("ex", "comp_at_1", "exec_at_1")],
-                   width=width, label=f"{name} {run_name}")
+                   width=width, label=f"{name} {run_name} (n={figs[run_name]['n']})")
     ax.set_xticks([m + 0.4 - width / 2 for m in range(3)], ["EX", "comp@1", "exec@1"])
     ax.set_ylim(0, 1)
     ax.set_title("demo test split: zero-shot vs pipeline")
