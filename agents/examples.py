@@ -3,10 +3,10 @@
 API docs show `t.x` on a made-up table, and a small model copies the `t` rather than the idiom.
 These examples use the real table and column names (the table and columns the question names
 first, as schema linking does), one per common shape of answer: count with a filter, group +
-aggregate + top 1, a join along a foreign key, a distinct count. (An example with a made-up
-threshold was dropped: small models copied the threshold into their answers.) They are
-drawn from the schema and the question's words, never from a task, and every one compiles
-(tests check it on all sample databases).
+aggregate (for each group, and its top 1), a join along a foreign key, a distinct count. (An
+example with a made-up threshold was dropped: small models copied the threshold into their
+answers.) They are drawn from the schema and the question's words, never from a task, and
+every one compiles (tests check it on all sample databases).
 """
 
 from __future__ import annotations
@@ -34,8 +34,12 @@ def schema_examples(schema: Schema, tables: list[str], question: str = "") -> st
     lines: list[str] = []
     group = cat or key
     if group is not None and num is not None:
+        # Both shapes side by side: shown only the top-1 one, models cut every per-group
+        # answer ("for each", "at each") to one row with order_by(...).limit(1).
         out = f"avg_{num.name}"
-        lines += [f"Q: Which {group.name} has the highest average {num.name}?",
+        lines += [f"Q: What is the average {num.name} for each {group.name}?",
+                  f"{main.name}.group_by(\"{group.name}\").agg({out}=_.{num.name}.mean())",
+                  f"Q: Which {group.name} has the highest average {num.name}?",
                   f"{main.name}.group_by(\"{group.name}\").agg({out}=_.{num.name}.mean())"
                   f".order_by(ibis.desc(\"{out}\")).limit(1)"]
     lines += _join_example(schema, main, chosen)

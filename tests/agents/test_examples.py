@@ -31,6 +31,9 @@ def test_examples_prefer_what_the_question_names(demo_schema) -> None:
     question = "Which carrier had the highest average arrival delay?"
     text = schema_examples(demo_schema, link_tables(question, demo_schema), question)
     assert "flights.group_by(\"carrier\").agg(avg_arr_delay=_.arr_delay.mean())" in text
+    # a per-group answer is shown apart from its top 1, so neither shape stands for both
+    assert "flights.group_by(\"carrier\").agg(avg_arr_delay=_.arr_delay.mean())\n" in text
+    assert ".order_by(ibis.desc(\"avg_arr_delay\")).limit(1)" in text
     assert "flights.filter(_.carrier ==" not in text  # the filter uses another column
     assert "flights.join(airlines, flights.carrier == airlines.carrier)" in text
     assert " t." not in text and "(t." not in text
