@@ -37,11 +37,10 @@ def schema_examples(schema: Schema, tables: list[str], question: str = "") -> st
         # Both shapes side by side: shown only the top-1 one, models cut every per-group
         # answer ("for each", "at each") to one row with order_by(...).limit(1).
         out = f"avg_{num.name}"
-        lines += [f"Q: What is the average {num.name} for each {group.name}?",
-                  f"{main.name}.group_by(\"{group.name}\").agg({out}=_.{num.name}.mean())",
+        per_group = f"{main.name}.group_by(\"{group.name}\").agg({out}=_.{num.name}.mean())"
+        lines += [f"Q: What is the average {num.name} for each {group.name}?", per_group,
                   f"Q: Which {group.name} has the highest average {num.name}?",
-                  f"{main.name}.group_by(\"{group.name}\").agg({out}=_.{num.name}.mean())"
-                  f".order_by(ibis.desc(\"{out}\")).limit(1)"]
+                  f"{per_group}.order_by(ibis.desc(\"{out}\")).limit(1)"]
     lines += _join_example(schema, main, chosen)
     if group is not None:
         lines += [f"Q: How many different {group.name} values are there?",
