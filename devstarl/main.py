@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from devstarl import ask, bootstrap, finetune, optimize, serve, synth, tools, web
+from devstarl import ask, bootstrap, doctor, finetune, optimize, serve, synth, tools, web
 from devstarl.models import models_app
 from devstarl.traces import traces_app
 from tools.errors import DevstarlError
@@ -39,6 +39,7 @@ app.command("run")(tools.run_cmd)
 app.command("docs")(tools.docs_cmd)
 app.command("web")(web.web)
 app.command("mcp")(web.mcp)
+app.command("doctor")(doctor.doctor)
 
 err = Console(stderr=True)
 

@@ -50,6 +50,11 @@ _DENIED_ATTRS = frozenset({
     "install", "register", "udf", "options", "util", "visualize", "preview", "format",
     "format_map", "environ", "system", "popen", "mro", "read", "write", "load", "save",
     "connection", "unbind", "expr", "backends", "common", "config",
+    # the interpreter's own doors, reached as attributes of a module or object
+    "builtins", "eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals",
+    "locals", "vars", "breakpoint", "modules",
+    # SQL parsing, downloads and code generation in the ibis namespace
+    "parse_sql", "examples", "decompile",
 })
 _DENIED_ATTR_PATTERNS = (
     re.compile(r"^_"),  # dunders and private members

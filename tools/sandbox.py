@@ -12,20 +12,28 @@ What it does:
   public API minus backends, readers and options) and `_` in scope.
 - Data is reached through a read-only DuckDB connection with `enable_external_access=false`,
   extension auto-install/auto-load off, no temp directory, one thread, a memory limit, and
-  `lock_configuration=true`, so the program can neither read nor write files through SQL.
+  `lock_configuration=true`, so the program can neither read nor write files through SQL. Every
+  table the program reads must be one it was given: a table made by name (DuckDB's catalog,
+  `information_schema`) is rejected.
+- Under the allow-list, the kernel confines the child (`tools.confine`): a new network
+  namespace, Landlock (read only the installation, system libraries and the database file;
+  write nothing), a seccomp filter (no execve, fork, ptrace, mounts, namespaces, sockets, signals
+  to other processes) and no new privileges. `devstarl doctor` shows which layers are on; tests
+  turn the allow-list off (`unchecked_for_tests`) to show the kernel stops escapes alone.
 - The server kills the child's whole process group when it passes the wall-clock limit or sends
   more than the response limit; cells and errors are truncated.
 
 What it does not cover:
-- It is not a kernel-level isolation boundary: no seccomp filter, namespaces or chroot. A bug in
-  CPython, ibis or DuckDB that lets code escape the allow-list runs with this user's rights,
-  within the limits above. Run DevStarL as an unprivileged user on data it may read.
-- RLIMIT_NPROC is not enforced for root; fork bombs are stopped by the allow-list (no way to
-  reach `os`) and by killing the process group, not by that limit.
-- Network access is not blocked at the OS level; DuckDB's external access is off and nothing
-  in the program's scope opens sockets.
-- Backends other than DuckDB (a connection URL) run the final query with the credentials the
-  user gave; read-only access there is the database role's job.
+- A layer the running kernel lacks (Landlock before Linux 5.13, no user namespaces for a
+  non-root user) is reported off by `devstarl doctor`, and the others still hold.
+- The child can read what the installation holds (site-packages, the project's own source) and
+  its cgroup's limits; it cannot list or read the user's home, other databases or /proc of other
+  processes.
+- Memory-safety bugs in CPython, ibis or DuckDB that the layers do not cover: reading what the
+  child may read, and spending its CPU, memory and wall-clock budget.
+- RLIMIT_NPROC is not enforced for root; forks are stopped by seccomp and the allow-list.
+- Backends other than DuckDB (a connection URL) need the network: for them there is no network
+  namespace and sockets are allowed, and read-only access is the database role's job.
 - Denial of service within the limits (a query that takes the whole wall-clock budget) is
   possible by design; the limits bound it.
 """
@@ -66,7 +74,9 @@ _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Sandbox:
     """Client of one warm sandbox server. Thread-safe; requests are served one at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, unchecked_for_tests: bool = False) -> None:
+        """`unchecked_for_tests` turns the allow-list off, for tests of the kernel layers only."""
+        self._unchecked = unchecked_for_tests
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._buffer = b""
@@ -113,6 +123,8 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
             "OMP_NUM_THREADS": "1",
         }
+        if self._unchecked:
+            env["DEVSTARL_SANDBOX_UNCHECKED_FOR_TESTS"] = "1"
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "tools.sandbox_server"],

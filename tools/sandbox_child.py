@@ -11,14 +11,17 @@ import builtins
 import datetime as dt
 import decimal
 import math
+import os
 import resource
 import time
 import types
+import urllib.parse
 import uuid
 from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.operations as ops
 import ibis.selectors
 import pyarrow as pa
 
@@ -37,15 +40,27 @@ class ProgramError(Exception):
         self.kind = kind
 
 
+# Public names kept out of the `ibis` stand-in: SQL parsing, downloads, code generation and
+# the backend base class.
+_HIDDEN = frozenset({"selectors", "_", "parse_sql", "examples", "decompile", "BaseBackend"})
+
+
 def _namespace_of(module: types.ModuleType, names: list[str]) -> types.SimpleNamespace:
-    """A module stand-in exposing only `names`: modules leak their own imports."""
-    return types.SimpleNamespace(
-        **{n: getattr(module, n) for n in names if hasattr(module, n) and not denied_attribute(n)}
-    )
+    """A module stand-in exposing only `names`, and of those only ibis's own functions and
+    classes: modules leak their own imports (`ibis.selectors.builtins` is Python's builtins)."""
+    kept = {}
+    for name in names:
+        value = getattr(module, name, None)
+        if value is None or isinstance(value, types.ModuleType) or denied_attribute(name):
+            continue
+        if not str(getattr(value, "__module__", "ibis")).startswith("ibis"):
+            continue
+        kept[name] = value
+    return types.SimpleNamespace(**kept)
 
 
 _SELECTORS = _namespace_of(ibis.selectors, [n for n in dir(ibis.selectors) if n.islower()])
-_IBIS = _namespace_of(ibis, [n for n in ibis.__all__ if n not in {"selectors", "_"}])
+_IBIS = _namespace_of(ibis, [n for n in ibis.__all__ if n not in _HIDDEN])
 _IBIS.selectors = _SELECTORS
 _BUILTINS = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
 
@@ -63,10 +78,30 @@ def apply_limits(cpu_s: int, memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # not enforced for root; see sandbox.py
 
 
+# Set by the server from its environment, which only `Sandbox(unchecked_for_tests=True)` sets:
+# programs then skip the allow-list and get every builtin, so tests can show that the kernel
+# layers (tools.confine) stop them on their own.
+UNCHECKED = os.environ.get("DEVSTARL_SANDBOX_UNCHECKED_FOR_TESTS") == "1"
+
+
+def reach(req: dict[str, Any]) -> tuple[list[str], bool]:
+    """The files the request may read, and whether it needs the network."""
+    if req.get("db_path"):
+        path = req["db_path"]
+        return [path, path + ".wal"], False
+    url = req.get("db_url")
+    if url:
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme in ("sqlite", "duckdb"):  # a file named by a URL
+            return [urllib.parse.unquote(parsed.netloc + parsed.path)], False
+        return [], True
+    return [], False
+
+
 def evaluate(code: str, tables: dict[str, Any]) -> Any:
     """Run the checked program with only the tables, `ibis` and `_` in scope; return its value."""
     try:
-        tree = check(code)
+        tree = ast.parse(code, "<program>", "exec") if UNCHECKED else check(code)
     except SyntaxError as e:
         raise ProgramError("compile_error", f"SyntaxError: {e.msg} (line {e.lineno})") from None
     except ValueError as e:  # e.g. null bytes in the source
@@ -77,7 +112,8 @@ def evaluate(code: str, tables: dict[str, Any]) -> Any:
     last_value = None
     if body and isinstance(body[-1], ast.Expr):
         last_value = ast.Expression(body=body.pop().value)
-    scope: dict[str, Any] = {"__builtins__": _BUILTINS, "ibis": _IBIS, "_": ibis._, **tables}
+    scope: dict[str, Any] = {"__builtins__": builtins.__dict__ if UNCHECKED else _BUILTINS,
+                             "ibis": ibis if UNCHECKED else _IBIS, "_": ibis._, **tables}
     try:
         exec(compile(tree, "<program>", "exec"), scope)
         if last_value is not None:
@@ -97,7 +133,23 @@ def evaluate(code: str, tables: dict[str, Any]) -> Any:
         raise ProgramError("compile_error", f"{error_line(e)} (tables: {known})") from None
     except Exception as e:  # noqa: BLE001 - anything the program raised is its own error
         raise ProgramError("compile_error", error_line(e)) from None
-    return as_table(value)
+    expr = as_table(value)
+    _check_sources(expr, tables)
+    return expr
+
+
+def _check_sources(expr: ibis.Table, tables: dict[str, Any]) -> None:
+    """Every table the program reads must be one it was given (or data it wrote inline): a
+    table made by name could name DuckDB's catalog (`duckdb_databases`, `information_schema`)."""
+    given = {t.op() for t in tables.values()}
+    for node in expr.op().find((ops.PhysicalTable, ops.SQLQueryResult, ops.SQLStringView)):
+        if node in given or isinstance(node, ops.InMemoryTable):
+            continue
+        name = getattr(node, "name", type(node).__name__)
+        raise ProgramError(
+            "rejected", f"rejected: table {name!r} is not one of the tables in scope "
+            f"({', '.join(sorted(tables))}); use them by name"
+        )
 
 
 def as_table(value: Any) -> ibis.Table:
@@ -221,8 +273,13 @@ def json_value(v: Any) -> Any:
     return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS] + "…"
 
 
-def run(req: dict[str, Any]) -> dict[str, Any]:
-    """Handle one request in the child; always returns a dict with `kind`."""
+def run(req: dict[str, Any], layers: dict[str, str] | None = None) -> dict[str, Any]:
+    """Handle one request in the child; always returns a dict with `kind`.
+
+    `layers` is what `tools.confine` applied; the `layers` op reports it (`devstarl doctor`).
+    """
+    if req["op"] == "layers":
+        return {"kind": "ok", "layers": layers or {}, "allow_list": not UNCHECKED}
     try:
         out = run_compile(req) if req["op"] == "compile" else run_execute(req)
         return {"kind": "ok", **out}

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from tools import sandbox_child
+from tools.confine import ConfinementError, confine
 
 MAX_RESPONSE_BYTES = 1_000_000
 
@@ -71,12 +72,16 @@ def _child(req: dict[str, Any], write_fd: int) -> None:
         os.closerange(3, write_fd)
         os.closerange(write_fd + 1, 65536)
         sandbox_child.apply_limits(req["cpu_s"], req["memory_mb"])
-        result = sandbox_child.run(req)
+        files, network = sandbox_child.reach(req)
+        layers = confine(files, network=network)
+        result = sandbox_child.run(req, layers)
         payload = json.dumps(result, default=str).encode()
         if len(payload) > MAX_RESPONSE_BYTES:
             payload = json.dumps({"kind": "runtime_error", "error": "the result was too large"})
             payload = payload.encode()
         os.write(write_fd, payload)
+    except ConfinementError as e:  # ours, not the program's: the client raises SandboxError
+        os.write(write_fd, json.dumps({"kind": "server_error", "error": str(e)}).encode())
     except BaseException as e:  # noqa: BLE001 - report anything, never unwind into the server loop
         try:
             msg = {"kind": "runtime_error", "error": sandbox_child.error_line(e)}

@@ -106,3 +106,14 @@ def test_a_caught_ctrl_c_does_not_kill_the_process_on_exit(mode: str, returncode
     done = subprocess.run([sys.executable, "-c", CAUGHT_IN_EXEC, mode], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == returncode, done.stderr
+
+
+def test_doctor_reports_the_sandbox_layers() -> None:
+    done = run("doctor", "--json")
+    rows = {(r["area"], r["name"]): r for r in json.loads(done.stdout)}
+    layers = {name: r for (area, name), r in rows.items() if area == "sandbox"}
+    assert {"server", "allow-list", "network", "landlock", "seccomp", "no_new_privs"} <= set(layers)
+    assert all(r["ok"] for r in layers.values()), layers
+    assert ("data", "free disk") in rows and any(area == "model" for area, _ in rows)
+    needed_ok = all(r["ok"] for r in rows.values() if r["needed"])
+    assert done.returncode == (0 if needed_ok else 1), done.stderr

@@ -128,6 +128,50 @@ HOSTILE = [
     ("with-statement", "with open('/etc/passwd') as f:\n    f.read()", REJECTED),
     ("class-def", "class A:\n    pass", REJECTED),
     ("walrus", "(x := flights)", REJECTED),
+    # the doors of issue 19: SQL parsing, downloads, DuckDB's catalog as a table name
+    ("parse-sql", "ibis.parse_sql('SELECT * FROM duckdb_settings()', {{}})", REJECTED),
+    ("parse-sql-catalog", "ibis.parse_sql(\"SELECT path FROM duckdb_databases()\", {{}})",
+     REJECTED),
+    ("examples-fetch", "ibis.examples.penguins.fetch()", REJECTED),
+    ("catalog-duckdb-databases", "ibis.table({{'path': 'string'}}, name='duckdb_databases')",
+     REJECTED),
+    ("catalog-duckdb-settings",
+     "ibis.table({{'name': 'string', 'value': 'string'}}, name='duckdb_settings')", REJECTED),
+    ("catalog-duckdb-tables", "ibis.table({{'sql': 'string'}}, name='duckdb_tables')", REJECTED),
+    ("catalog-information-schema",
+     "ibis.table({{'table_name': 'string'}}, name='tables', database='information_schema')",
+     REJECTED),
+    ("catalog-pragma", "ibis.table({{'name': 'string'}}, name='pragma_database_list')",
+     REJECTED),
+    ("catalog-sqlite-master", "ibis.table({{'sql': 'string'}}, name='sqlite_master')", REJECTED),
+    ("catalog-in-a-join",
+     "flights.join(ibis.table({{'path': 'string', 'carrier': 'string'}}, "
+     "name='duckdb_databases'), 'carrier')", REJECTED),
+    ("catalog-in-a-subquery",
+     "flights.filter(_.carrier.isin(ibis.table({{'path': 'string'}}, "
+     "name='duckdb_databases').path))", REJECTED),
+    ("table-by-name-shadowing-a-real-one", "ibis.table({{'carrier': 'string'}}, name='flights')",
+     REJECTED),
+    # siblings: modules that leaked through the ibis stand-in
+    ("selectors-builtins-open",
+     "ibis.memtable({{'x': list(ibis.selectors.builtins.open('/etc/passwd'))}})", REJECTED),
+    ("selectors-builtins-eval", "ibis.selectors.builtins.eval(\"1\")", REJECTED),
+    ("builtins-via-map", "list(map(ibis.selectors.builtins.open, ['/etc/passwd']))", REJECTED),
+    ("selectors-ops-raw-sql", "ibis.selectors.ops.SQLQueryResult", {"compile_error"}),
+    ("selectors-inspect", "ibis.selectors.inspect.stack", {"compile_error"}),
+    ("selectors-operator", "ibis.selectors.operator.attrgetter('x')", {"compile_error"}),
+    ("sys-modules", "ibis.selectors.inspect.sys.modules['os']", REJECTED),
+    ("ibis-api-module", "ibis.api.parse_sql", {"compile_error", "rejected"}),
+    ("ibis-ir-module", "ibis.ir.Table", {"compile_error"}),
+    ("base-backend", "ibis.BaseBackend", {"compile_error"}),
+    ("decompile", "ibis.decompile(flights)", REJECTED),
+    ("expr-compile", "flights.compile()", REJECTED),
+    ("getattr-as-attribute", "ibis.selectors.builtins.getattr(flights, '_find_backend')",
+     REJECTED),
+    ("memtable-of-a-path", "ibis.memtable('/etc/passwd')", CONTAINED),
+    ("fstring-dunder", "f'{flights.__class__}'", REJECTED),
+    ("lambda-globals", "(lambda: 0).__globals__", REJECTED),
+    ("repeat-bomb", "airlines.mutate(x=_.name.repeat(10 ** 9)).select('x')", CONTAINED),
 ]
 
 
@@ -153,7 +197,7 @@ def test_hostile_program_is_stopped(
 
 
 def test_suite_is_large_enough() -> None:
-    assert len(HOSTILE) >= 40
+    assert len(HOSTILE) >= 90
     assert len({name for name, _, _ in HOSTILE}) == len(HOSTILE)
 
 
