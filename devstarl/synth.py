@@ -14,6 +14,7 @@ from agents.config import AgentConfig
 from agents.lm import LMConfig
 from devstarl.ask import Program
 from devstarl.options import agent_options, model_options
+from tools.stopping import on_stop, stop_on_signals
 
 out = Console()
 
@@ -42,7 +43,12 @@ def synth(
     config: AgentConfig,
     lm: LMConfig,
 ) -> None:
-    """Run the pipeline over a task file; resumable (finished task ids are skipped)."""
+    """Run the pipeline over a task file; resumable (finished task ids are skipped).
+
+    Ctrl-C or SIGTERM stops it within seconds: finished tasks stay in the results file, the
+    ones in flight are abandoned, and exit status is 130 or 143 (see tools.stopping)."""
+    stop_on_signals()
+    not_yet = on_stop(lambda: f"no task started; {output} unchanged")  # synthesize says more
     from agents.lm import make_lm
     from agents.session import with_registered_adapter
     from finetune.shots import ensure_shots
@@ -66,6 +72,7 @@ def synth(
     meta_path(output).write_text(json.dumps(meta, indent=2) + "\n")
     tracker = start_run("synth", meta)
     try:
+        not_yet()
         results = synthesize(task_list, output, make_lm(lm_config), lm_config, agent_config,
                              synth_config, tracker, program=program)
         tracker.table("tasks", ["task", "difficulty", "question", "correct", "verified",

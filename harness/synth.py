@@ -2,7 +2,8 @@
 
 Results are appended one JSON line per task, flushed and fsynced as each task ends, so a killed
 run loses nothing it wrote; a re-run skips the task ids already there (a torn last line is cut
-off first), so every task ends up in the file exactly once.
+off first), so every task ends up in the file exactly once. Under `tools.stopping` (the CLI) a
+Ctrl-C or SIGTERM freezes the file between two lines and abandons the tasks in flight.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from harness.judge import Judge
 from harness.tasks import Task, resolve_db
 from harness.tracking import NullTracker, Tracker
 from tools.sandbox import Sandbox
+from tools.stopping import on_stop, stopping
 
 
 @dataclass(frozen=True)
@@ -69,22 +71,45 @@ def read_results(path: Path) -> dict[str, TaskResult]:
 
 
 class ResultWriter:
-    """Appends results durably, one line each, from any thread."""
+    """Appends results durably, one line each, from any thread, until frozen or closed.
 
-    def __init__(self, path: Path) -> None:
+    `saved` and `total` count this run's tasks (those already in the file included), for the
+    line a stop prints."""
+
+    def __init__(self, path: Path, saved: int = 0, total: int | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.saved, self.total = path, saved, total
         self._file = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
+        self._open = True
 
-    def write(self, result: TaskResult) -> None:
+    def write(self, result: TaskResult) -> bool:
+        """Append `result`; False (nothing written) once frozen or closed."""
         line = json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
         with self._lock:
+            if not self._open:
+                return False
             self._file.write(line)
             self._file.flush()
             os.fsync(self._file.fileno())
+            self.saved += 1
+        return True
+
+    def freeze(self) -> str:
+        """Take no more results (a stop): let a line being written finish, then say how many
+        tasks the file holds. The file stays open: the process is about to exit."""
+        # Bounded: a stop must not hang on a slow fsync (a torn line is cut off on resume).
+        held = self._lock.acquire(timeout=2.0)
+        self._open = False
+        if held:
+            self._lock.release()
+        of = f" of {self.total}" if self.total is not None else ""
+        return f"{self.saved}{of} tasks saved in {self.path}"
 
     def close(self) -> None:
-        self._file.close()
+        with self._lock:
+            self._open = False
+            self._file.close()
 
 
 class Worker:
@@ -160,33 +185,46 @@ def synthesize(
     store = store or TraceStore()
     done = read_results(out)
     todo = [t for t in tasks if t.id not in done]
-    writer = ResultWriter(out)
+    writer = ResultWriter(out, saved=len(tasks) - len(todo), total=len(tasks))
+    forget = on_stop(writer.freeze)
     local = threading.local()
     workers: list[Worker] = []
     lock = threading.Lock()
 
-    def run(task: Task) -> TaskResult:
+    def run(task: Task) -> TaskResult | None:
+        if stopping():  # a stop is under way: start nothing (no new sandbox either)
+            return None
         if not hasattr(local, "worker"):
             local.worker = Worker(lm, lm_config, agent_config, store, program)
             with lock:
                 workers.append(local.worker)
         result = local.worker.run(task, config)
-        writer.write(result)
-        return result
+        return result if writer.write(result) else None
 
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="tasks", unit="task",
                disable=not progress)
+    pool = ThreadPoolExecutor(max_workers=config.workers)
     try:
-        with ThreadPoolExecutor(max_workers=config.workers) as pool:
-            futures = [pool.submit(run, t) for t in todo]
-            for future in as_completed(futures):
+        pending = {pool.submit(run, t) for t in todo}
+        while pending:
+            # Woken twice a second even with nothing done: a signal the kernel handed to a
+            # worker thread is only acted on when the main thread runs (tools.stopping).
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in finished:
                 result = future.result()
+                if result is None:  # not run, or not kept: the run is stopping
+                    continue
                 done[result.task_id] = result
                 first = result.samples[0]
                 tracker.log({"task/correct": float(bool(first.correct)),
-                             "task/verified": float(first.executed), "task/seconds": first.seconds})
+                             "task/verified": float(first.executed),
+                             "task/seconds": first.seconds})
                 bar.update(1)
     finally:
+        # When this unwinds (a KeyboardInterrupt where tools.stopping is not installed) the
+        # queued tasks are dropped, not run; those running finish in their threads.
+        pool.shutdown(wait=False, cancel_futures=True)
+        forget()
         bar.close()
         writer.close()
         for worker in workers:

@@ -81,11 +81,14 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
         self._send(json.dumps(answer).encode())
 
     def _send(self, payload: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped (tests of Ctrl-C)
+            pass
 
     def log_message(self, *args: object) -> None:
         pass

@@ -7,11 +7,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from harness.synth import read_results
-from tests.agents.fakes import scripted_server
+import dspy
+import pytest
+
+import tools.stopping
+from agents.config import AgentConfig
+from agents.lm import LMConfig
+from agents.traces import TraceStore
+from harness.evaluate import Sample, TaskResult
+from harness.synth import ResultWriter, SynthConfig, read_results, synthesize
+from harness.tasks import load_tasks
+from tests.agents.fakes import ScriptedEngine, scripted_server
 
 DEVSTARL = [sys.executable, "-m", "devstarl"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +75,51 @@ def test_results_carry_ex_verdicts(tmp_path: Path, demo_db) -> None:
     assert first.executed and first.correct and first.first_try and first.rounds == 0
     assert results["nyc-002"].samples[0].correct is False  # same program, other question
     assert (tmp_path / "results.jsonl.meta.json").exists()
+
+
+@pytest.fixture
+def fresh_stop(monkeypatch) -> None:
+    """A stop settled by a test stays in that test (the flag is process-wide)."""
+    monkeypatch.setattr(tools.stopping, "_stopping", threading.Event())
+
+
+def result(task_id: str) -> TaskResult:
+    return TaskResult(task_id=task_id, db="nycflights13", question="?", samples=[Sample()])
+
+
+def test_a_frozen_writer_says_what_it_saved_and_takes_no_more(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    writer = ResultWriter(out, saved=1, total=5)
+    assert writer.write(result("nyc-002"))
+    assert writer.freeze() == f"2 of 5 tasks saved in {out}"
+    assert not writer.write(result("nyc-003"))
+    writer.close()
+    assert ids_in(out) == ["nyc-002"]
+
+
+class StopAt(ScriptedEngine):
+    """Settles a stop, as the signal handler does first, when its `at`-th request comes."""
+
+    def __init__(self, replies: list[str], at: int) -> None:
+        super().__init__(replies)
+        self.at, self.said = at, None
+
+    def complete(self, request):  # noqa: ANN001, ANN201 - dspy.lm15 types
+        if len(self.requests) + 1 == self.at:
+            self.said = tools.stopping.settle()
+        return super().complete(request)
+
+
+def test_a_stop_keeps_finished_tasks_drops_the_one_in_flight_and_starts_none(
+        tmp_path: Path, demo_db, fresh_stop) -> None:
+    out = tmp_path / "results.jsonl"
+    engine = StopAt([COUNT] * 3, at=2)  # one reply per task (rounds 0): stop during the second
+    lm = dspy.LM("local/scripted", engine=engine, cache=False)
+    results = synthesize(load_tasks(TASKS)[:3], out, lm, LMConfig(),
+                         AgentConfig(rounds=0, docs_k=0), SynthConfig(),
+                         store=TraceStore(tmp_path / "traces.sqlite"), progress=False,
+                         program="none")
+    assert engine.said == [f"1 of 3 tasks saved in {out}"]
+    assert [r.task_id for r in results] == ids_in(out) == ["nyc-001"]
+    assert len(engine.requests) == 2  # the third task never started
+    assert not tools.stopping._hooks  # the writer's hook went with the run
