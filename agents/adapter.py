@@ -20,6 +20,7 @@ from agents.tidy import parses
 
 CODE_FIELDS = frozenset({"code", "fixed_code"})
 CLOSING_FENCE = "\n```\n"  # a stop sequence: the reply is complete once its block closes
+OPENING_FENCE = "```"  # a stop sequence for prose replies: a block is not prose
 _INLINE = re.compile(r"`([^`\n]+)`")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
 

@@ -17,7 +17,7 @@ import dspy
 from dspy.utils.exceptions import AdapterParseError
 
 import retrieval
-from agents.adapter import CLOSING_FENCE, CODE_FIELDS, CodeAdapter
+from agents.adapter import CLOSING_FENCE, CODE_FIELDS, OPENING_FENCE, CodeAdapter
 from agents.config import AgentConfig
 from agents.examples import schema_examples
 from agents.grammar import program_grammar
@@ -263,8 +263,8 @@ class IbisAgent(dspy.Module):
         messages = self.adapter.format(predictor.signature, predictor.demos, inputs)
         if field in CODE_FIELDS:
             config: dict[str, Any] = {"stop": [CLOSING_FENCE]}  # nothing useful follows the block
-        else:
-            config = {"max_tokens": self.config.reflect_max_tokens}
+        else:  # prose: a code block in a diagnosis is copied by the revision, so stop there
+            config = {"max_tokens": self.config.reflect_max_tokens, "stop": [OPENING_FENCE]}
         config |= sampling
         if n > 1:
             config |= {"n": n}

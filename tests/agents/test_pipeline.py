@@ -68,6 +68,8 @@ def test_compile_error_is_fed_back_and_revised(demo_db, demo_schema, sandbox, st
     assert "group_by" in steps[4].outputs["docs"][0] or any(
         "group_by" in d for d in steps[4].outputs["docs"])
     assert len(lm.requests) == 3
+    # the diagnosis is prose: it stops at a code block, which the revision would copy
+    assert "```" in lm.requests[1].config.stop and lm.requests[1].config.max_tokens == 96
 
 
 def test_runtime_error_is_fed_back(demo_db, demo_schema, sandbox, store) -> None:
