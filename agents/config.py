@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from tools.errors import DevstarlError
 
@@ -68,6 +69,7 @@ class AgentConfig:
     )
 
     def __post_init__(self) -> None:
+        check_types(self)
         checks = {
             "rounds": 0 <= self.rounds <= 10,
             "candidates": 1 <= self.candidates <= 16,
@@ -81,9 +83,36 @@ class AgentConfig:
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
-            shown = ", ".join(f"{n}={getattr(self, n)}" for n in bad)
+            shown = ", ".join(f"{n}={show(getattr(self, n))}" for n in bad)
             raise ConfigError(f"setting out of range: {shown}")
 
     @property
     def hash(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+# The declared type of a setting (a string: annotations are postponed) -> the values it takes.
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,),
+                                       "str": (str,)}
+
+
+def check_types(config: Any, error: type[DevstarlError] = ConfigError) -> None:
+    """Raise `error`, one line naming the setting, unless each int, float, bool and str field
+    of the dataclass `config` holds a value of that type (an int for a float; no bool for a
+    number), so a range check after this never compares a string with a number."""
+    for f in fields(config):
+        wanted = _TYPES.get(str(f.type))
+        value = getattr(config, f.name)
+        if wanted is None:
+            continue
+        if not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted):
+            raise error(f"setting {f.name} must be {'a' if f.type != 'int' else 'an'} "
+                        f"{f.type}, not {show(value)}")
+
+
+def show(value: Any) -> str:
+    """A setting's value for a one-line message: short, control characters escaped."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        return "a huge number"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -56,10 +56,16 @@ def read_program(path: Path) -> dict[str, dict[str, Any]]:
     """The module states in `path`; `ProgramError` (one line) unless it is a saved program."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise ProgramError(f"no program file at {path}") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except IsADirectoryError as e:
+        raise ProgramError(f"{path} is a folder, not a program file") from e
+    except OSError as e:
+        raise ProgramError(f"cannot read program file {path}: {e.strerror or e}") from e
+    except RecursionError as e:
+        raise ProgramError(f"{path} is not a program JSON: nested too deeply") from e
+    except ValueError as e:  # not UTF-8, not JSON, a number of more than 4300 digits
         raise ProgramError(f"{path} is not a program JSON: {e}") from e
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ProgramError(f"{path} is not a DevStarL program (no \"format\": \"{FORMAT}\")")
@@ -74,7 +80,33 @@ def read_program(path: Path) -> dict[str, dict[str, Any]]:
         if not ok:
             raise ProgramError(f"{path}: module {name!r} needs a demos list and signature "
                                "instructions")
+        if why := _state_problem(state):
+            raise ProgramError(f"{path}: module {name!r} {why}")
     return modules
+
+
+# What `Predict.dump_state` writes; DSPy sets every other key of a module's state as an
+# attribute of the predictor on loading (a "forward" or "config" there would break it).
+STATE_KEYS = ("traces", "train", "demos", "signature", "fields", "lm")
+
+
+def _state_problem(state: dict[str, Any]) -> str | None:
+    """Why a module's state (demos and instructions already checked) cannot load, or None."""
+    unknown = sorted(set(state) - set(STATE_KEYS))
+    if unknown:
+        return f"has an unknown key {json.dumps(unknown[0])[:40]}"
+    if state.get("lm") is not None:
+        return "names an LM (an LM is a setting of the run, never part of a program)"
+    if not all(isinstance(state.get(k, []), list) for k in ("traces", "train")):
+        return "has traces or train that are not lists"
+    if not isinstance(state.get("fields", {}), dict):
+        return "has fields that are not an object"
+    fields = state["signature"].get("fields", [])
+    if not isinstance(fields, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("prefix"), str)
+            and isinstance(f.get("description"), str) for f in fields):
+        return "needs signature fields that each have a prefix and a description"
+    return None
 
 
 def load_program(agent: dspy.Module, path: Path) -> dspy.Module:

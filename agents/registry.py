@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tools.errors import DevstarlError
 from tools.paths import sub_dir
 
 
@@ -24,10 +25,33 @@ def _registry_path() -> Path:
     return adapters_dir() / "registry.json"
 
 
+class RegistryError(DevstarlError):
+    """A registry file that cannot be read, or holds something other than entries."""
+
+
 def entries(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Database name -> entry of a registry file (default: the adapters' registry)."""
+    """Database name -> entry of a registry file (default: the adapters' registry); none when
+    the file does not exist. RegistryError (one line) when it is not a registry."""
     path = path or _registry_path()
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    fix = "fix or delete it"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise RegistryError(f"cannot read registry {path}: {e.strerror or e}") from e
+    except RecursionError as e:
+        raise RegistryError(f"registry {path} is not JSON: nested too deeply ({fix})") from e
+    except ValueError as e:  # not UTF-8, not JSON
+        raise RegistryError(f"registry {path} is not JSON: {e} ({fix})") from e
+    if not isinstance(data, dict):
+        raise RegistryError(f"registry {path} is not an object of database entries ({fix})")
+    for name, entry in data.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                and entry["path"].strip()):
+            raise RegistryError(f"registry {path}: entry {json.dumps(name)[:40]} has no "
+                                f'"path" string ({fix})')
+    return data
 
 
 def registered(db_name: str) -> Path | None:

@@ -47,10 +47,12 @@ def adapter_fits(adapter: Path, model: str) -> bool:
     """Whether `adapter` was trained on `model` (a catalogue name, folder or served name), by
     the base folder its peft config names; an adapter that names none is given the benefit."""
     try:
-        base = json.loads((Path(adapter) / "adapter_config.json").read_text()).get(
-            "base_model_name_or_path")
-    except (OSError, ValueError):
+        config = json.loads((Path(adapter) / "adapter_config.json").read_text())
+    except (OSError, ValueError, RecursionError):
         return False
+    if not isinstance(config, dict):
+        return False
+    base = config.get("base_model_name_or_path")
     return not base or Path(str(base)).name == Path(model).name
 
 

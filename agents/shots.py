@@ -21,6 +21,7 @@ from rank_bm25 import BM25Okapi
 
 from retrieval.tokens import tokenize
 from tools.errors import DevstarlError
+from tools.jsonl import json_lines
 from tools.paths import sub_dir
 from tools.schema import Schema
 
@@ -80,17 +81,15 @@ def write_shots(path: Path, shots: Iterable[Shot]) -> Path:
 
 
 def read_shots(path: Path) -> list[Shot]:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as e:
-        raise ShotsError(f"cannot read shots file {path}: {e.strerror or e}") from e
+    """The shots of a file `write_shots` wrote; ShotsError, one line naming the file and the
+    line, when it is not one."""
     shots = []
-    for number, line in enumerate(lines, 1):
-        try:
-            row = json.loads(line)
-            shots.append(Shot(question=str(row["question"]), code=str(row["code"])))
-        except (ValueError, KeyError, TypeError) as e:
-            raise ShotsError(f"{path}:{number}: not a shot ({e})") from e
+    for number, row in json_lines(path, ShotsError, "shots file", "a shot"):
+        if not (isinstance(row, dict) and isinstance(row.get("question"), str)
+                and isinstance(row.get("code"), str)):
+            raise ShotsError(f'{path}:{number}: not a shot (an object with "question" and '
+                             '"code" strings)')
+        shots.append(Shot(question=row["question"], code=row["code"]))
     return shots
 
 

@@ -23,6 +23,7 @@ from agents.signatures import DraftIbis, Revise
 from agents.traces import Trace
 from harness.tasks import Task, load_tasks, resolve_db, training_tasks
 from tools.errors import DevstarlError
+from tools.jsonl import json_lines
 from tools.schema import inspect
 
 TASK_SETS = Path(__file__).resolve().parents[1] / "bench" / "tasks"
@@ -144,8 +145,27 @@ def write_examples(examples: list[Example], path: Path) -> None:
 
 
 def read_examples(path: Path) -> list[Example]:
-    try:
-        return [Example.from_dict(json.loads(line)) for line in path.read_text().splitlines()
-                if line.strip()]
-    except (OSError, ValueError, KeyError) as e:
-        raise DevstarlError(f"cannot read training examples from {path}: {e}") from e
+    """The examples of a file `write_examples` wrote; DevstarlError, one line naming the file
+    and the line, when it is not one."""
+    examples = []
+    for number, row in json_lines(path, DevstarlError, "training examples file",
+                                  "a training example"):
+        if (why := _example_problem(row)) is not None:
+            raise DevstarlError(f"{path}:{number}: not a training example ({why})")
+        examples.append(Example.from_dict(row))
+    return examples
+
+
+def _example_problem(row: Any) -> str | None:
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    for name in ("source", "question"):
+        if not isinstance(row.get(name), str):
+            return f'field "{name}" must be a string'
+    messages = row.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return 'field "messages" must be a non-empty array'
+    if not all(isinstance(m, dict) and isinstance(m.get("role"), str)
+               and isinstance(m.get("content"), str) for m in messages):
+        return 'field "messages" must hold objects with "role" and "content" strings'
+    return None

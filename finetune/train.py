@@ -20,6 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from agents.config import check_types, show
 from agents.lm import CATALOGUE, DEFAULT_MODEL, resolve_model
 from agents.lm.chat import render_chat
 from agents.lm.config import auto_dtype
@@ -52,9 +53,18 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        bad = self.rank < 1 or self.epochs < 1 or self.batch_size < 1
-        if bad or not 0 <= self.dev_fraction < 1:
-            raise TrainError(f"bad training settings: {self}")
+        check_types(self, TrainError)
+        modules = self.target_modules
+        if not isinstance(modules, tuple | list) or not modules or not all(
+                isinstance(m, str) and m for m in modules):
+            raise TrainError(f"bad training setting target_modules={show(modules)}: a list of "
+                             "module names")
+        checks = {"rank": self.rank >= 1, "epochs": self.epochs >= 1,
+                  "batch_size": self.batch_size >= 1, "dev_fraction": 0 <= self.dev_fraction < 1}
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            shown = ", ".join(f"{n}={show(getattr(self, n))}" for n in bad)
+            raise TrainError(f"bad training settings: {shown}")
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from harness.ex import (  # noqa: F401 - re-exported: the EX rule is part of the evaluation API
@@ -86,12 +86,52 @@ class TaskResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskResult:
-        known = {f.name for f in fields(cls)}
-        sample_known = {f.name for f in fields(Sample)}
-        data = {k: v for k, v in data.items() if k in known}
-        data["samples"] = [Sample(**{k: v for k, v in s.items() if k in sample_known})
-                           for s in data.get("samples", [])]
+        """The record `data` holds (fields it does not know are ignored); ValueError, naming
+        the field, when it is not an object of well-typed fields."""
+        data = _known(cls, data, "a result")
+        samples = data.get("samples", [])
+        if not isinstance(samples, list):
+            raise ValueError(f'field "samples": expected an array, got {_kind(samples)}')
+        data["samples"] = [Sample(**_known(Sample, s, "a sample")) for s in samples]
         return cls(**data)
+
+
+# JSON types each record field may hold (a float field takes an integer too: JSON has one
+# number type). Checked on reading, so a damaged line fails there and not in a metric later.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "task_id": (str,), "db": (str,), "question": (str,), "difficulty": (str, type(None)),
+    "ordered": (bool,), "version": (int,),
+    "code": (str, type(None)), "sql": (str, type(None)), "compiled": (bool,),
+    "executed": (bool,), "correct": (bool, type(None)), "rounds": (int,),
+    "first_try": (bool, type(None)), "seconds": (float, int), "tokens": (int,),
+    "error": (str, type(None)), "trace_id": (str, type(None)),
+}
+
+
+def _known(cls: type, data: Any, what: str) -> dict[str, Any]:
+    """`data`'s fields that `cls` has, each of its JSON type; required ones present."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected {what} object, got {_kind(data)}")
+    out = {}
+    for f in fields(cls):
+        if f.name not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ValueError(f'missing field "{f.name}" in {what}')
+            continue
+        value, types = data[f.name], _TYPES.get(f.name)
+        if types is not None and (not isinstance(value, types)
+                                  or (isinstance(value, bool) and bool not in types)):
+            raise ValueError(f'field "{f.name}": expected {_names(types)}, got {_kind(value)}')
+        out[f.name] = value
+    return out
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _names(types: tuple[type, ...]) -> str:
+    return " or ".join("null" if t is type(None) else t.__name__ for t in types)
 
 
 # --- summary -----------------------------------------------------------------------------------

@@ -206,6 +206,8 @@ def resolve_db(name: str | Path) -> Database:
 
 
 def _unknown_db(text: str) -> str:
+    if "/" in text or os.sep in text or text.endswith(".duckdb"):  # a path: name the file
+        return f"database file not found: {_short_path(text)}"
     samples = sample_db_names()
     close = difflib.get_close_matches(text, [*DEMO_NAMES, *samples], n=1, cutoff=0.6)
     hint = f" (did you mean {_show(close[0])}?)" if close else ""

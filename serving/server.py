@@ -67,16 +67,20 @@ def adapter_problem(folder: Path) -> str | None:
         return "is not a peft adapter folder (no adapter_config.json)"
     try:
         fields = json.loads(config.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return "has an unreadable adapter_config.json"
     keys = set(fields) if isinstance(fields, dict) else set()
     missing = {"r", "lora_alpha", "target_modules"} - keys
     if missing:
         return f"has an adapter_config.json without {', '.join(sorted(missing))}"
+    rank = fields["r"]
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+        return "has an adapter_config.json whose r is not a positive integer"
     return None
 
 
 def lora_rank(folder: Path) -> int:
+    """The LoRA rank of an adapter folder `adapter_problem` passed."""
     return int(json.loads((folder / "adapter_config.json").read_text()).get("r", 16))
 
 

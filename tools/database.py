@@ -14,6 +14,8 @@ from tools.demo import DEMO_NAME, ensure_demo
 from tools.errors import DatabaseError
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+# Characters that end a line (str.splitlines) or garble a terminal: escaped in messages.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 
 
@@ -24,6 +26,11 @@ class Database:
     name: str
     path: Path | None = None
     url: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Where the database is, for one-line messages: its file, or its URL (no password)."""
+        return shown(self.path) if self.path is not None else redact(self.url)
 
     @property
     def key(self) -> str:
@@ -47,10 +54,10 @@ class Database:
             scheme = str(self.url).split("://", 1)[0]
             raise DatabaseError(
                 f"the Ibis backend for {scheme}:// is not installed "
-                f"(pip install 'ibis-framework[{scheme}]'): {_one_line(e)}"
+                f"(pip install 'ibis-framework[{scheme}]'): {one_line(e)}"
             ) from e
         except Exception as e:  # noqa: BLE001 - any backend's failure becomes one clear line
-            raise DatabaseError(f"cannot connect to {redact(self.url)}: {_one_line(e)}") from e
+            raise DatabaseError(f"cannot connect to {redact(self.url)}: {one_line(e)}") from e
 
 
 def resolve(spec: str | Path | None) -> Database:
@@ -64,21 +71,23 @@ def resolve(spec: str | Path | None) -> Database:
 
 
 def _resolve_file(path: Path) -> Database:
+    where = shown(path)
     if not path.exists():
-        raise DatabaseError(f"database file not found: {path}")
+        raise DatabaseError(f"database file not found: {where}")
     if not path.is_file():
-        raise DatabaseError(f"not a file: {path}")
+        raise DatabaseError(f"not a file: {where}")
     try:
         with path.open("rb") as f:
             header = f.read(12)
     except OSError as e:
-        raise DatabaseError(f"cannot read {path}: {e.strerror}") from e
+        raise DatabaseError(f"cannot read {where}: {e.strerror}") from e
     if header[8:12] != _DUCKDB_MAGIC:
-        raise DatabaseError(f"not a DuckDB database file: {path}")
+        raise DatabaseError(f"not a DuckDB database file: {where}")
     try:
         duckdb.connect(str(path), read_only=True).close()
     except duckdb.Error as e:
-        raise DatabaseError(f"corrupt or unreadable DuckDB file {path}: {_one_line(e)}") from e
+        why = one_line(str(e).replace(str(path), where))
+        raise DatabaseError(f"corrupt or unreadable DuckDB file {where}: {why}") from e
     return Database(name=_slug(path.stem), path=path.resolve())
 
 
@@ -101,6 +110,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text) or "db"
 
 
-def _one_line(e: BaseException) -> str:
+def shown(path: Path | str) -> str:
+    """A path for a one-line message: control characters (a newline in a name) escaped."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(path))
+
+
+def one_line(e: BaseException | str) -> str:
+    """The first line of an error's message (DuckDB's go on with hints), or its type's name."""
     lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
+    if lines:
+        return lines[0]
+    return type(e).__name__ if isinstance(e, BaseException) else "no reason given"

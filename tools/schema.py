@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from tools.database import Database
+from tools.database import Database, one_line
 from tools.errors import DatabaseError
 from tools.paths import sub_dir
 
@@ -147,13 +147,14 @@ def _inspect(db: Database) -> Schema:
                 rows = int(t.count().to_pyarrow().as_py())
                 columns = [_column(t, c, dtype) for c, dtype in t.schema().items()]
             except Exception as e:  # noqa: BLE001 - a broken table names itself
-                raise DatabaseError(f"cannot inspect table {name!r} of {db.name}: {e}") from e
+                raise DatabaseError(f"cannot inspect table {name!r} of {db.label}: "
+                                    f"{one_line(e)}") from e
             pk, fks = keys.get(name, ([], []))
             tables.append(Table(name, rows, columns, pk, fks))
     finally:
         con.disconnect()
     if not tables:
-        raise DatabaseError(f"database {db.name} has no tables")
+        raise DatabaseError(f"database {db.label} has no tables")
     return Schema(db=db.name, tables=tables)
 
 
