@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from agents.lm.catalogue import DEFAULT_MODEL
+from tools.stopping import stop_on_signals
 
 out = Console()
 
@@ -80,7 +81,13 @@ def learn(
     base: Base = DEFAULT_MODEL,
 ) -> None:
     """One turn of the learning loop: bootstrap, fine-tune, compare with the current adapter on
-    held-out tasks, and register the new adapter for the database if it wins."""
+    held-out tasks, and register the new adapter for the database if it wins.
+
+    Ctrl-C or SIGTERM stops it within seconds (exit status 130 or 143); an adapter is
+    registered whole or not at all."""
+    # The adapter is written to a staging folder and renamed, the registry replaced atomically:
+    # stopping anywhere leaves the registry as it was or fully updated (tools.stopping).
+    stop_on_signals()
     from finetune.learn import LearnConfig
     from finetune.learn import learn as run
     from harness.tracking import start_run

@@ -10,8 +10,11 @@ from rich.console import Console
 from agents.config import AgentConfig
 from agents.lm import LMConfig
 from devstarl.options import agent_options, model_options
+from tools.stopping import stop_on_signals
 
 err = Console(stderr=True)
+
+SHUTDOWN_S = 1  # seconds open connections get to finish once a stop is asked for
 
 Dbs = Annotated[list[str] | None, typer.Option(
     "--db", help="A database to answer on (repeatable): DuckDB file, Ibis URL or 'demo' "
@@ -53,7 +56,12 @@ def web(
     config: AgentConfig,
     lm: LMConfig,
 ) -> None:
-    """Serve the web page and the JSON API (OpenAPI at /docs) until Ctrl-C."""
+    """Serve the web page and the JSON API (OpenAPI at /docs) until Ctrl-C or SIGTERM, which
+    stop it within seconds (exit status 130 or 143); questions in flight are abandoned."""
+    # uvicorn takes the signals while it serves: it closes connections (for at most
+    # SHUTDOWN_S), then raises the signal again, and tools.stopping ends the rest: the
+    # question threads without waiting for them, and the sandboxes.
+    stop_on_signals()
     import uvicorn
 
     from service.web import check_bind, create_app
@@ -63,7 +71,8 @@ def web(
     try:
         shown = f"http://{host}:{port}/" + (f"#token={token}" if token else "")
         err.print(f"DevStarL on {shown} ({', '.join(asker.catalog.names)}); Ctrl-C stops")
-        uvicorn.run(create_app(asker, token), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(asker, token), host=host, port=port, log_level="warning",
+                    timeout_graceful_shutdown=SHUTDOWN_S)
     finally:
         asker.close()
 

@@ -63,6 +63,7 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
     reply = ""
     delay = 0.0
+    delays: deque[float] = deque()  # the first requests' delays, in order; then `delay`
     served = ("base",)
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server spelling
@@ -71,7 +72,10 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        time.sleep(self.delay)
+        try:
+            time.sleep(self.delays.popleft())
+        except IndexError:
+            time.sleep(self.delay)
         answer = {
             "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
             "choices": [{"index": 0, "finish_reason": "stop",
@@ -95,9 +99,12 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def scripted_server(reply: str, delay: float = 0.0) -> Iterator[str]:
-    """Serve `reply` to every chat request; yields the base URL (with /v1)."""
-    handler = type("Handler", (_ScriptedHandler,), {"reply": reply, "delay": delay})
+def scripted_server(reply: str, delay: float = 0.0, delays: tuple[float, ...] = ()
+                    ) -> Iterator[str]:
+    """Serve `reply` to every chat request, the first ones after `delays` seconds, the rest
+    after `delay`; yields the base URL (with /v1)."""
+    handler = type("Handler", (_ScriptedHandler,),
+                   {"reply": reply, "delay": delay, "delays": deque(delays)})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import pytest
 
 from harness.evaluate import TaskResult
 from tests.agents.fakes import scripted_server
-from tools.stopping import descendants
+from tests.processes import Watched, cpu_seconds
 
 DEVSTARL = [sys.executable, "-m", "devstarl"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,21 +30,14 @@ STOP_WITHIN_S = 5.0
 COUNT = "```python\nflights.agg(n_flights=_.count())\n```"
 
 
-class Synth:
-    """A `devstarl synth` run in its own session; its leftovers are killed in teardown."""
+class Synth(Watched):
+    """A `devstarl synth` run over the first dev tasks, in its own session."""
 
     def __init__(self, out: Path, env: dict[str, str], *options: str) -> None:
+        super().__init__([*DEVSTARL, "synth", str(TASKS), "--split", "dev", "--program", "none",
+                          "--limit", str(LIMIT), "-o", str(out), *options], env, ROOT,
+                         out.with_name("stderr.txt"))
         self.out = out
-        self.proc = subprocess.Popen(
-            [*DEVSTARL, "synth", str(TASKS), "--split", "dev", "--program", "none",
-             "--limit", str(LIMIT), "-o", str(out), *options],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
-        self.seen: dict[int, str] = {}  # every descendant noticed while it ran: its command
-
-    def look(self) -> None:
-        for pid in descendants(self.proc.pid):
-            self.seen.setdefault(pid, cmdline(pid))
 
     def lines(self) -> list[str]:
         return self.out.read_text().splitlines() if self.out.exists() else []
@@ -53,30 +45,10 @@ class Synth:
     def wait_for_lines(self, n: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while len(self.lines()) < n:
-            assert self.proc.poll() is None, f"synth ended early: {self.proc.stderr.read()}"
+            assert self.proc.poll() is None, f"synth ended early: {self.stderr()}"
             assert time.monotonic() < deadline, f"no {n} results within {timeout} s"
             self.look()
             time.sleep(0.2)
-
-    def stop(self, signum: int) -> float:
-        """Send `signum`; the seconds until the process had exited."""
-        self.look()
-        sent = time.monotonic()
-        self.proc.send_signal(signum)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"synth still running 60 s after {signum.name}")
-        return time.monotonic() - sent
-
-    def kill_leftovers(self) -> None:
-        for pid in [self.proc.pid, *self.seen, *descendants(self.proc.pid)]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
-        self.proc.stderr.close()
 
 
 @pytest.fixture
@@ -84,54 +56,31 @@ def runs() -> Iterator[list[Synth]]:
     started: list[Synth] = []
     yield started
     for run in started:
-        run.kill_leftovers()
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` exists (as a zombie too)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
-    except OSError:
-        return ""
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` (all its threads) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        run.kill()
 
 
 def check_stopped(run: Synth, signum: int, took: float, before: list[str]) -> None:
     """The exit, the results file, the message and the processes after a stop."""
-    stderr = run.proc.stderr.read()
-    assert run.proc.returncode == 128 + signum, stderr  # 130 for SIGINT, 143 for SIGTERM
+    assert run.proc.returncode == 128 + signum, run.stderr()  # 130 SIGINT, 143 SIGTERM
     assert took < STOP_WITHIN_S, f"took {took:.2f} s"
     after = run.lines()
     assert after[: len(before)] == before  # nothing finished is lost or rewritten
     results = [TaskResult.from_dict(json.loads(line)) for line in after]  # every line whole
     ids = [r.task_id for r in results]
     assert len(ids) == len(set(ids)) and len(ids) < LIMIT  # once each; stopped before the end
-    assert stderr.strip().splitlines()[-1] == (
+    assert run.last_line() == (
         f"stopped by {signum.name}: {len(ids)} of {LIMIT} tasks saved in {run.out}")
     assert any("tools.sandbox_server" in command for command in run.seen.values())
-    left = {pid: command for pid, command in run.seen.items() if alive(pid)}
-    assert not left, f"processes synth started are left: {left}"
+    assert not run.left(), f"processes synth started are left: {run.left()}"
 
 
 def test_a_signal_while_the_server_answers_stops_at_once(tmp_path: Path, demo_db,
                                                          runs) -> None:
     """The server backend with a slow scripted server: a request is in flight at the signal."""
     out = tmp_path / "results.jsonl"
+    env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "dspy_cache")}  # every reply asked for
     with scripted_server(COUNT, delay=1.5) as api_base:
-        run = Synth(out, os.environ.copy(), "--backend", "server", "--model", "base",
+        run = Synth(out, env, "--backend", "server", "--model", "base",
                     "--api-base", api_base, "--rounds", "0", "--docs-k", "0")
         runs.append(run)
         run.wait_for_lines(1, timeout=120)
