@@ -21,7 +21,7 @@ from typing import Any
 import dspy
 from tqdm import tqdm
 
-from agents.config import AgentConfig, ConfigError
+from agents.config import AgentConfig, ConfigError, check_types
 from agents.lm import LMConfig
 from agents.pipeline import IbisAgent
 from agents.session import build_agent
@@ -30,6 +30,7 @@ from harness.evaluate import Sample, TaskResult
 from harness.judge import Judge
 from harness.tasks import Task, resolve_db
 from harness.tracking import NullTracker, Tracker
+from tools.errors import DevstarlError
 from tools.sandbox import Sandbox
 from tools.stopping import on_stop, stopping
 
@@ -43,23 +44,29 @@ class SynthConfig:
     )
 
     def __post_init__(self) -> None:
+        check_types(self)
         if not 1 <= self.workers <= 64 or not 1 <= self.samples <= 100:
             raise ConfigError(f"workers must be 1-64 and samples 1-100, got {self.workers} and "
                               f"{self.samples}")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ConfigError(f"temperature must be 0-2, got {self.temperature}")
 
 
 def read_results(path: Path) -> dict[str, TaskResult]:
     """The results already in `path`, by task id; cuts off a torn last line."""
     if not path.exists():
         return {}
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DevstarlError(f"cannot read results file {path}: {e.strerror or e}") from None
     good = data.rfind(b"\n") + 1  # bytes after the last newline are a torn write
     results: dict[str, TaskResult] = {}
     offset = 0
     for line in data[:good].splitlines(keepends=True):
         try:
             result = TaskResult.from_dict(json.loads(line))
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             good = offset  # a damaged line: drop it and everything after
             break
         results.setdefault(result.task_id, result)

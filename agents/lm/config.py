@@ -132,6 +132,8 @@ class LMConfig:
                       f"({', '.join(CATALOGUE)}) nor a folder")
             _check_folder("model", self.model, "config.json", "a Hugging Face model folder")
         if self.adapter is not None:
+            if not isinstance(self.adapter, str | Path):
+                _fail(f"adapter must be a folder, not {self.adapter!r}")
             _check_folder("adapter", self.adapter, "adapter_config.json", "a peft adapter folder")
         if self.dtype not in DTYPES:
             _fail(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
@@ -149,7 +151,7 @@ class LMConfig:
     def _validate_server(self) -> None:
         if not self.api_base:
             _fail("the server backend needs api_base, e.g. http://127.0.0.1:8000/v1")
-        if not re.match(r"^https?://[^/\s]+", self.api_base):
+        if not isinstance(self.api_base, str) or not re.match(r"^https?://[^/\s]+", self.api_base):
             _fail(f"api_base must be an http(s) URL, not {self.api_base!r}")
         if self.adapter is not None and not str(self.adapter).strip():
             _fail("adapter must be a served adapter name or an adapter folder")

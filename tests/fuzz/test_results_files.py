@@ -106,10 +106,7 @@ def test_any_json_value_as_a_line(tmp_path: Path, value: object) -> None:
     assert "t-0" in check(path, data)
 
 
-# Two inputs read_results does not survive: the fix belongs in harness/synth.py (see the
-# report of issue 19), which this suite may not change; strict, so the fix flips them.
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="read_results lets json's RecursionError escape")
+# Found by fuzzing: json's RecursionError escaped, and a folder was read as a file.
 def test_deeply_nested_line(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     data = (json.dumps(result(0)) + "\n" + deep(100_000) + "\n").encode()
@@ -117,8 +114,6 @@ def test_deeply_nested_line(tmp_path: Path) -> None:
     assert "t-0" in check(path, data)
 
 
-@pytest.mark.xfail(strict=True, raises=IsADirectoryError,
-                   reason="read_results reads a directory as if it were a file")
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     from tools.errors import DevstarlError
 
