@@ -60,11 +60,12 @@ def optimize(
     from agents.programs import new_program_path, register_program, save_program
     from agents.session import build_agent, model_label, with_registered_adapter
     from harness.judge import Judge
-    from harness.optimize import OptimizeConfig
+    from harness.optimize import OptimizeConfig, require_prompt_model
     from harness.optimize import optimize as run_optimize
     from harness.tasks import resolve_db
     from harness.tracking import start_run
 
+    require_prompt_model(optimizer, bool(prompt_model))  # before any model or data loads
     config = OptimizeConfig(optimizer=optimizer, max_demos=max_demos, candidates=candidates,
                             auto=auto, threads=threads)
     database = resolve_db(db)

@@ -93,14 +93,19 @@ def score(agent: IbisAgent, examples: list[dspy.Example], metric: Callable[..., 
     return round(evaluate(agent).score / 100, 4)
 
 
+def require_prompt_model(optimizer: str, has_one: bool) -> None:
+    """Refuse an optimizer that needs a prompt model when there is none."""
+    if optimizer in NEEDS_PROMPT_MODEL and not has_one:
+        raise OptimizeError(f"{optimizer} needs a prompt model (--prompt-model and "
+                            "--prompt-api-base); with the local model alone use bootstrap "
+                            "or random-search")
+
+
 def optimize(agent: IbisAgent, train: list[Task], dev: list[Task], config: OptimizeConfig,
              judge: Judge, prompt_lm: dspy.LM | None = None, progress: bool = True
              ) -> tuple[IbisAgent, dict[str, Any]]:
     """Compile `agent` with the chosen optimizer; return it and a report (dev EX before/after)."""
-    if config.optimizer in NEEDS_PROMPT_MODEL and prompt_lm is None:
-        raise OptimizeError(f"{config.optimizer} needs a prompt model (--prompt-model and "
-                            "--prompt-api-base); with the local model alone use bootstrap "
-                            "or random-search")
+    require_prompt_model(config.optimizer, prompt_lm is not None)
     trainset, devset = to_examples(train, "train"), to_examples(dev, "dev")
     metric = ex_metric(agent, judge)
     before = score(agent, devset, metric, config.threads, progress)
