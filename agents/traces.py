@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tools.errors import DevstarlError
 from tools.paths import data_dir
 
 TRACE_VERSION = 1
@@ -118,6 +119,10 @@ MIGRATIONS = [
 ]
 
 
+class TraceStoreError(DevstarlError):
+    """The trace store cannot be written (a full disk, say); earlier traces are intact."""
+
+
 class TraceStore:
     """Append-only trace log in `<data>/traces.sqlite` (or `path`)."""
 
@@ -137,15 +142,19 @@ class TraceStore:
                 self._con.execute(f"PRAGMA user_version = {i}")
 
     def append(self, trace: Trace) -> None:
-        with self._lock, self._con:
-            self._con.execute("BEGIN")
-            self._con.execute(
-                "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (trace.trace_id, trace.created_at, trace.task_id, trace.db, trace.question,
-                 trace.model, trace.adapter, int(trace.verified),
-                 None if trace.correct is None else int(trace.correct),
-                 json.dumps(trace.to_dict())),
-            )
+        """Store `trace` whole or not at all; a full disk is one clear error."""
+        try:
+            with self._lock, self._con:
+                self._con.execute("BEGIN")
+                self._con.execute(
+                    "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (trace.trace_id, trace.created_at, trace.task_id, trace.db, trace.question,
+                     trace.model, trace.adapter, int(trace.verified),
+                     None if trace.correct is None else int(trace.correct),
+                     json.dumps(trace.to_dict())),
+                )
+        except sqlite3.OperationalError as e:  # "database or disk is full", a locked file
+            raise TraceStoreError(f"cannot store the trace in {self.path}: {e}") from None
 
     def get(self, trace_id: str) -> Trace | None:
         row = self._con.execute(

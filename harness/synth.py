@@ -96,9 +96,17 @@ class ResultWriter:
         with self._lock:
             if not self._open:
                 return False
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            start = self._file.tell()
+            try:
+                self._file.write(line)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as e:  # a full disk, say: keep the lines before, drop the torn one
+                self._open = False
+                _cut(self._file, start)
+                raise DevstarlError(f"cannot write results to {self.path}: "
+                                    f"{e.strerror or e}; {self.saved} tasks saved before "
+                                    "it, a re-run goes on from there") from None
             self.saved += 1
         return True
 
@@ -116,7 +124,18 @@ class ResultWriter:
     def close(self) -> None:
         with self._lock:
             self._open = False
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:  # the data a failed write left in the buffer: already reported
+                pass
+
+
+def _cut(file: Any, size: int) -> None:
+    """Truncate a half-written line back off, if the file system lets us."""
+    try:
+        file.truncate(size)
+    except (OSError, ValueError):
+        pass  # the next read_results cuts a torn last line anyway
 
 
 class Worker:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from agents.traces import Step, Trace, TraceStore, watch_steps
+from agents.traces import Step, Trace, TraceStore, TraceStoreError, watch_steps
 
 
 def trace() -> Trace:
@@ -50,3 +50,17 @@ def test_a_listener_sees_steps_appended_in_its_own_thread_only() -> None:
     run.steps.append(Step(name="after"))
     assert seen == ["draft"]
     assert Trace.from_dict(run.to_dict()).to_dict() == run.to_dict()
+
+
+def test_a_full_store_is_one_clear_error_and_keeps_earlier_traces(tmp_path) -> None:
+    store = TraceStore(tmp_path / "traces.sqlite")
+    first = trace()
+    store.append(first)
+    (pages,) = store._con.execute("PRAGMA page_count").fetchone()
+    store._con.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+    big = trace()
+    big.steps.append(Step(name="draft", outputs={"code": "x" * 200_000}))
+    with pytest.raises(TraceStoreError) as caught:
+        store.append(big)
+    assert "disk is full" in str(caught.value) and str(store.path) in str(caught.value)
+    assert store.get(first.trace_id) is not None and store.get(big.trace_id) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from harness.evaluate import Sample, TaskResult
 from harness.synth import ResultWriter, SynthConfig, read_results, synthesize
 from harness.tasks import load_tasks
 from tests.agents.fakes import ScriptedEngine, scripted_server
+from tools.errors import DevstarlError
 
 DEVSTARL = [sys.executable, "-m", "devstarl"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +97,43 @@ def test_a_frozen_writer_says_what_it_saved_and_takes_no_more(tmp_path: Path) ->
     assert not writer.write(result("nyc-003"))
     writer.close()
     assert ids_in(out) == ["nyc-002"]
+
+
+class FullDisk:
+    """A results file on a disk that fills up halfway through the next line."""
+
+    def __init__(self, file) -> None:  # noqa: ANN001 - a text file
+        self.file = file
+
+    def write(self, text: str) -> None:
+        self.file.write(text[:10])
+        self.file.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - tell, truncate, flush, fileno, close
+        return getattr(self.file, name)
+
+
+def test_a_full_disk_is_one_clear_error_and_keeps_the_lines_before(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    writer = ResultWriter(out)
+    assert writer.write(result("nyc-002"))
+    writer._file = FullDisk(writer._file)
+    with pytest.raises(DevstarlError) as caught:
+        writer.write(result("nyc-003"))
+    message = str(caught.value)
+    assert "No space left on device" in message and str(out) in message and "\n" not in message
+    assert "1 tasks saved" in message
+    assert not writer.write(result("nyc-004"))  # closed for writing after the failure
+    writer.close()
+    assert ids_in(out) == ["nyc-002"] and out.read_bytes().endswith(b"\n")
+
+
+def test_a_device_that_is_full_from_the_start(tmp_path: Path) -> None:
+    writer = ResultWriter(Path("/dev/full"))
+    with pytest.raises(DevstarlError, match="cannot write results to /dev/full: No space left"):
+        writer.write(result("nyc-002"))
+    writer.close()  # quietly: the failure was reported once
 
 
 class StopAt(ScriptedEngine):
