@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -251,6 +252,24 @@ def test_server_restarts_after_it_is_killed(demo_db: Database, demo_schema) -> N
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.1)
         assert compile_code("flights.count()", demo_schema, sandbox=box).ok
+        assert box.pid not in (None, pid)
+    finally:
+        box.close()
+
+
+def test_a_server_killed_mid_request_is_restarted_and_the_request_answered(
+    demo_db: Database,
+) -> None:
+    box = Sandbox()
+    slow = "x = sum(range(40_000_000))\nflights.count()"  # about a second of the child's CPU
+    try:
+        assert execute_on_sample("flights.count()", demo_db, sandbox=box).ok
+        pid = box.pid
+        killer = threading.Timer(0.3, os.kill, (pid, signal.SIGKILL))
+        killer.start()
+        result = execute_on_sample(slow, demo_db, sandbox=box, limits=Limits(wall_s=20.0, cpu_s=15))
+        killer.join()
+        assert result.ok and result.preview["rows"] == [[10_000]], result
         assert box.pid not in (None, pid)
     finally:
         box.close()
