@@ -74,8 +74,9 @@ def _missing_attribute(error: str, code: str, schema: Schema, tables: list[str])
         if close:
             return (f"there is no column {attr!r}; did you mean {close!r}? Column names are "
                     f"case-sensitive.")
-        known = ", ".join(columns[:40])
-        return f"there is no column or method {attr!r} here. The columns are: {known}."
+        used = _used(code, tables) or tables
+        known = "; ".join(f"{t}: {', '.join(_columns(schema, [t])[:30])}" for t in used[:3])
+        return f"there is no column or method {attr!r} here. The columns are {known}."
     if owner.endswith(("StringColumn", "StringScalar", "StringValue")) and attr in (
             "mean", "sum", "max", "min", "std", "var"):
         return (f"that column is a string, so it has no .{attr}(): aggregate a numeric column, "
@@ -143,6 +144,12 @@ def _columns(schema: Schema, tables: list[str]) -> list[str]:
         if table.name in tables:
             out.extend(c.name for c in table.columns if c.name not in out)
     return out
+
+
+def _used(code: str, tables: list[str]) -> list[str]:
+    """The tables `code` names, in the order it first names them."""
+    found = {t: m.start() for t in tables if (m := re.search(rf"\b{re.escape(t)}\b", code))}
+    return sorted(found, key=found.get)
 
 
 def _close(word: str, names: list[str]) -> str | None:

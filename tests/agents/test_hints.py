@@ -19,7 +19,9 @@ from tools.calls import compile_code
     ("flight.count()", "did you mean 'flights'?"),
     ("flights.filter(carrier == 'UA')", "refer to a column through its table or _"),
     ("flights.carrier.mean()", "that column is a string"),
-    ("flights.nonsense_column", "The columns are: "),
+    ("flights.nonsense_column", "The columns are flights: year, month, day"),
+    ("airlines.join(flights, 'carrier').nonsense", "The columns are airlines: carrier, name; "
+                                                   "flights: year"),
 ])
 def test_a_real_tool_error_gets_its_hint(code, expected, demo_schema, sandbox) -> None:
     result = compile_code(code, demo_schema, sandbox=sandbox)
