@@ -216,7 +216,8 @@ class IbisAgent(dspy.Module):
         """Tidy away scaffolding, then compile, then execute_on_sample if it compiled."""
         code = tidy(code, self._table_names)
         compiled = self._tool(trace, "compile",
-                              lambda: compile_code(code, self.schema, sandbox=self.sandbox), code)
+                              lambda: compile_code(code, self.schema, dialect=self.db.dialect,
+                                                   sandbox=self.sandbox), code)
         if not compiled.ok:
             return self._failed(code, compiled)
         limits = Limits(max_rows=self.config.vote_rows)

@@ -79,7 +79,8 @@ def compile_cmd(
     code: CodeArgument = None,
     file: FileOption = None,
     db: DbOption = None,
-    dialect: Annotated[str, typer.Option(help="SQL dialect to compile to.")] = "duckdb",
+    dialect: Annotated[str | None, typer.Option(
+        help="SQL dialect to compile to (default: the database engine's own).")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Compile an Ibis program to SQL against the database's schema (no data is read)."""
@@ -88,7 +89,8 @@ def compile_cmd(
     from tools.schema import inspect
 
     program = _read_program(code, file)
-    result = compile_code(program, inspect(resolve(db)), dialect=dialect)
+    database = resolve(db)
+    result = compile_code(program, inspect(database), dialect=dialect or database.dialect)
     _report(result, json_out, show_sql=True)
 
 

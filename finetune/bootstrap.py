@@ -138,7 +138,7 @@ def bootstrap(db: Database, n: int = 300, seed: int = 0, budget: float = 5.0,
                 fp = fingerprint(result)
                 why = "same result" if fp in seen_result else None
             if why is None:
-                compiled = compile_code(draw.code, schema, sandbox=box)
+                compiled = compile_code(draw.code, schema, dialect=db.dialect, sandbox=box)
                 why = None if compiled.ok else f"compile {compiled.kind}"
             sampler.feedback(kind, why is None)
             if why is not None:

@@ -209,7 +209,7 @@ class LocalPostgres:
 def _copy_rows(source: Any, con: Any, name: str) -> None:
     """COPY the table's rows over as CSV, a few MB at a time."""
     ident = '"' + name.replace('"', '""') + '"'
-    reader = source.execute(f"SELECT * FROM {ident}").fetch_record_batch(50_000)
+    reader = source.execute(f"SELECT * FROM {ident}").to_arrow_reader(50_000)
     import pyarrow.csv as pacsv
 
     with con.cursor() as cur, cur.copy(

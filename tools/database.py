@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from tools import engines
 from tools.demo import DEMO_NAME, ensure_demo
 from tools.errors import DatabaseError
 
@@ -42,14 +44,20 @@ class Database:
             ident = str(self.url)
         return f"{self.name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
 
-    def connect(self) -> Any:
+    @property
+    def dialect(self) -> str:
+        """The engine's SQL dialect, which `compile` shows."""
+        return engines.dialect(self.url)
+
+    def connect(self, statement_timeout_s: float = 300.0) -> Any:
         """A read-only Ibis connection for our own queries (never for generated code)."""
         import ibis
 
         if self.path is not None:
             return ibis.duckdb.connect(str(self.path), read_only=True)
         try:
-            return ibis.connect(self.url)
+            return ibis.connect(self.url, **engines.session_options(self.url,
+                                                                    statement_timeout_s))
         except ImportError as e:
             scheme = str(self.url).split("://", 1)[0]
             raise DatabaseError(
@@ -96,9 +104,31 @@ def _resolve_url(url: str) -> Database:
     if scheme == "duckdb":  # duckdb:///path/to/file.duckdb is a file we can lock down
         target = url.split("://", 1)[1].split("?", 1)[0]
         return _resolve_file(Path(target))
-    db = Database(name=_slug(scheme), url=url)
-    db.connect()  # fail now, with a clear message, rather than mid-run
+    db = Database(name=_url_name(url), url=url)
+    con = db.connect()  # fail now, with a clear message, rather than mid-run
+    try:
+        writes = engines.write_access(con)
+    except Exception as e:  # noqa: BLE001 - the engine's failure becomes one clear line
+        raise DatabaseError(f"cannot check the role's privileges on {db.label}: "
+                            f"{one_line(e)}") from e
+    finally:
+        con.disconnect()
+    if writes:
+        raise DatabaseError(
+            f"refusing {db.label}: the role can write ({writes}); give DevStarL a role that "
+            "may only SELECT (README: Other engines)")
     return db
+
+
+def _url_name(url: str) -> str:
+    """A URL's database name (postgres://h/nycflights13 -> nycflights13), else its scheme:
+    the name adapters, example banks and traces go by, so the same tables on another engine
+    share them."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme.lower() in ("sqlite", "duckdb"):  # a file: the scheme, as before
+        return _slug(parsed.scheme.lower())
+    first = urllib.parse.unquote(parsed.path).strip("/").split("/", 1)[0]
+    return _slug(first) if first else _slug(parsed.scheme.lower())
 
 
 def redact(url: str | None) -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import datetime as dt
 import decimal
+import importlib
 import math
 import os
 import resource
@@ -25,6 +27,7 @@ import ibis.expr.operations as ops
 import ibis.selectors
 import pyarrow as pa
 
+from tools.engines import session_options
 from tools.policy import SAFE_BUILTINS, PolicyViolation, check, denied_attribute
 
 MAX_CELL_CHARS = 200
@@ -58,6 +61,12 @@ def _namespace_of(module: types.ModuleType, names: list[str]) -> types.SimpleNam
         kept[name] = value
     return types.SimpleNamespace(**kept)
 
+
+# Backends a URL may name, imported before any fork: a child cannot start the processes that
+# loading their client libraries may take (ctypes' find_library runs ldconfig for libpq).
+for _backend in ("postgres",):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(f"ibis.backends.{_backend}")
 
 _SELECTORS = _namespace_of(ibis.selectors, [n for n in dir(ibis.selectors) if n.islower()])
 _IBIS = _namespace_of(ibis, [n for n in ibis.__all__ if n not in _HIDDEN])
@@ -200,37 +209,69 @@ def connect_read_only(path: str, memory_mb: int) -> Any:
     return backend
 
 
+def connect_url(url: str, wall_s: float) -> Any:
+    """A connection to another engine, its session read-only with each statement bounded a
+    little under the wall-clock limit, so the engine stops a long query and says so, where the
+    engine takes such settings (`tools.engines`)."""
+    try:
+        return ibis.connect(url, **session_options(url, max(0.5, 0.8 * wall_s)))
+    except Exception as e:  # noqa: BLE001 - resolve() connected before: the server went away
+        raise ProgramError("runtime_error", f"cannot connect: {error_line(e)}") from None
+
+
 def run_execute(req: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     if req.get("db_url"):  # another Ibis backend: read-only access is the database role's job
-        backend = ibis.connect(req["db_url"])
+        backend = connect_url(req["db_url"], req["wall_s"])
     else:
         backend = connect_read_only(req["db_path"], req["duckdb_memory_mb"])
     tables = {name: backend.table(name) for name in backend.list_tables()}
     expr = evaluate(req["code"], tables)
     try:
-        sql = str(ibis.to_sql(expr, dialect="duckdb"))
+        sql = str(ibis.to_sql(expr))  # in the engine's dialect: the tables are bound to it
     except Exception as e:  # noqa: BLE001
         raise ProgramError("compile_error", error_line(e)) from None
     keep = req["max_rows"]
-    kept: list[pa.RecordBatch] = []
-    total = 0
+    fetch = _fetch_remote if req.get("db_url") else _fetch_batches
     try:
-        reader = backend.to_pyarrow_batches(expr, chunk_size=10_000)
-        for batch in reader:
-            if total < keep:
-                kept.append(batch.slice(0, keep - total))
-            total += batch.num_rows
+        table, total = fetch(backend, expr, keep)
     except (MemoryError, duckdb.OutOfMemoryException) as e:
         raise ProgramError("memory", error_line(e)) from None
     except Exception as e:  # noqa: BLE001
+        if type(e).__name__ == "QueryCanceled":  # PostgreSQL's statement_timeout
+            raise ProgramError("timeout", f"timeout: {error_line(e)}") from None
         raise ProgramError("runtime_error", error_line(e)) from None
-    rows = _as_declared(pa.Table.from_batches(kept), reader.schema).to_pylist() if kept else []
+    rows = table.to_pylist()
     preview = _schema_preview(expr)
-    names = reader.schema.names[:MAX_COLUMNS]
+    names = table.schema.names[:MAX_COLUMNS]
     preview["rows"] = [[json_value(r[c]) for c in names] for r in rows]
     preview["truncated"] = total > keep
     return {"sql": sql, "preview": preview, "rows": total, "run_s": time.perf_counter() - t0}
+
+
+def _fetch_batches(backend: Any, expr: ibis.Table, keep: int) -> tuple[pa.Table, int]:
+    """DuckDB: stream the result, keep its first `keep` rows and count the rest."""
+    kept: list[pa.RecordBatch] = []
+    total = 0
+    reader = backend.to_pyarrow_batches(expr, chunk_size=10_000)
+    for batch in reader:
+        if total < keep:
+            kept.append(batch.slice(0, keep - total))
+        total += batch.num_rows
+    if not kept:
+        return reader.schema.empty_table(), total
+    return _as_declared(pa.Table.from_batches(kept), reader.schema), total
+
+
+def _fetch_remote(backend: Any, expr: ibis.Table, keep: int) -> tuple[pa.Table, int]:
+    """Another engine: it counts the rows and sends only the first `keep`, converted by the
+    backend's own `execute` (PostgreSQL's numeric averages come back as Decimals, which its
+    Arrow batches refuse as float64)."""
+    total = int(backend.execute(expr.count()))
+    frame = backend.execute(expr, limit=keep)
+    schema = expr.schema().to_pyarrow()
+    table = pa.Table.from_pandas(frame, preserve_index=False)  # NaN and NaT become NULL
+    return _as_declared(table, schema), total
 
 
 def _as_declared(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from tools import engines
 from tools.database import Database, one_line
 from tools.errors import DatabaseError
 from tools.paths import sub_dir
@@ -139,7 +140,10 @@ def inspect(db: Database, refresh: bool = False) -> Schema:
 def _inspect(db: Database) -> Schema:
     con = db.connect()
     try:
-        keys = _duckdb_keys(db) if db.path is not None else {}
+        if db.path is not None:
+            keys = _duckdb_keys(db)
+        else:
+            keys = _keys(engines.key_constraints(con))
         tables = []
         for name in sorted(con.list_tables()):
             try:
@@ -181,6 +185,10 @@ def _duckdb_keys(db: Database) -> dict[str, tuple[list[str], list[ForeignKey]]]:
         ).fetchall()
     finally:
         con.close()
+    return _keys(rows)
+
+
+def _keys(rows: Iterable[tuple]) -> dict[str, tuple[list[str], list[ForeignKey]]]:
     keys: dict[str, tuple[list[str], list[ForeignKey]]] = {}
     for table, kind, cols, ref_table, ref_cols in rows:
         pk, fks = keys.setdefault(table, ([], []))

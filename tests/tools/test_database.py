@@ -110,7 +110,9 @@ def test_unknown_table_and_empty_database(tmp_path: Path, demo_schema: Schema) -
 
 def test_urls_without_backend_or_scheme(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="not installed"):
-        resolve("postgres://user:secret@localhost:1/db")
+        resolve("mysql://user:secret@localhost:1/db")
+    with pytest.raises(DatabaseError, match=r"cannot connect to postgres://user:\*\*\*@"):
+        resolve("postgres://user:secret@127.0.0.1:1/db")  # the backend is there, no server
     with pytest.raises(DatabaseError, match="cannot connect"):
         resolve("nosuchscheme://x")
     assert redact("postgres://user:secret@host/db") == "postgres://user:***@host/db"

@@ -1,0 +1,22 @@
+SELECT
+  COUNT(*) AS "n_airports"
+FROM (
+  SELECT
+    "t2"."faa",
+    "t2"."name",
+    "t2"."lat",
+    "t2"."lon",
+    "t2"."alt",
+    "t2"."tz",
+    "t2"."dst",
+    "t2"."tzone"
+  FROM "airports" AS "t2"
+  WHERE
+    NOT EXISTS(
+      SELECT
+        1
+      FROM "flights" AS "t3"
+      WHERE
+        "t2"."faa" = "t3"."dest"
+    )
+) AS "t4"
