@@ -39,6 +39,9 @@ def synth(
     report: ReportDir = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     program: Program = None,
+    server_wait: Annotated[float, typer.Option(
+        help="Seconds to wait for a model server that stopped answering (a restart) before "
+             "the run fails; its tasks start again when it is back.")] = 600.0,
     *,
     config: AgentConfig,
     lm: LMConfig,
@@ -66,7 +69,7 @@ def synth(
     for name in sorted({t.db for t in task_list}) if config.shots_k > 0 else []:
         ensure_shots(resolve_db(name))  # each database's bank, drawn on first use
     agent_config = config
-    synth_config = SynthConfig(workers=workers, samples=samples)
+    synth_config = SynthConfig(workers=workers, samples=samples, server_wait=server_wait)
     meta = run_meta(tasks, lm_config, agent_config, synth_config, split, limit)
     output.parent.mkdir(parents=True, exist_ok=True)
     meta_path(output).write_text(json.dumps(meta, indent=2) + "\n")

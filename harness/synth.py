@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import dspy
+from dspy.utils.exceptions import LMTransportError
 from tqdm import tqdm
 
 from agents.config import AgentConfig, ConfigError, check_types
-from agents.lm import LMConfig
+from agents.lm import LMConfig, LMUnavailable, check_server
 from agents.pipeline import IbisAgent
 from agents.session import build_agent
 from agents.traces import TraceStore
@@ -41,6 +43,10 @@ class SynthConfig:
     samples: int = field(default=1, metadata={"help": "answers per task, for pass@k"})
     temperature: float = field(
         default=0.8, metadata={"help": "sampling temperature when samples > 1"}
+    )
+    server_wait: float = field(
+        default=600.0, metadata={"help": "seconds to wait for a model server that stopped "
+                                         "answering (a restart) before the run fails"}
     )
 
     def __post_init__(self) -> None:
@@ -157,6 +163,17 @@ class Worker:
         return self.agents[db_name]
 
     def run(self, task: Task, config: SynthConfig) -> TaskResult:
+        """Answer `task`; a model server that stops answering is waited for and the task
+        run again from its start (the response cache replays what was already answered)."""
+        while True:
+            try:
+                return self._run(task, config)
+            except LMTransportError as e:
+                if self.lm_config.backend != "server":
+                    raise
+                wait_for_server(self.lm_config, config.server_wait, e)
+
+    def _run(self, task: Task, config: SynthConfig) -> TaskResult:
         agent = self.agent(task.db)
         judge = self._judge(task, agent) if task.gold_code else None
         samples = []
@@ -176,6 +193,29 @@ class Worker:
 
     def close(self) -> None:
         self.sandbox.close()
+
+
+def wait_for_server(lm_config: LMConfig, wait_s: float, error: Exception) -> None:
+    """Poll the model server until it answers again; `LMUnavailable` after `wait_s` seconds.
+    One line on stderr when the wait starts and one when it ends."""
+    url = lm_config.api_base
+    print(f"the LM server at {url} stopped answering ({error}); waiting up to {wait_s:g} s",
+          file=sys.stderr, flush=True)
+    deadline = time.monotonic() + wait_s
+    pause = 1.0
+    while not stopping():
+        try:
+            check_server(url, timeout=min(5.0, wait_s), api_key=lm_config.api_key)
+        except LMUnavailable:
+            if time.monotonic() + pause > deadline:
+                raise LMUnavailable(f"the LM server at {url} did not come back within "
+                                    f"{wait_s:g} s") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+            continue
+        print(f"the LM server at {url} answers again; going on", file=sys.stderr, flush=True)
+        return
+    raise LMUnavailable("stopped while waiting for the LM server")
 
 
 def sample_of(prediction: dspy.Prediction, seconds: float) -> Sample:

@@ -99,13 +99,13 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def scripted_server(reply: str, delay: float = 0.0, delays: tuple[float, ...] = ()
-                    ) -> Iterator[str]:
+def scripted_server(reply: str, delay: float = 0.0, delays: tuple[float, ...] = (),
+                    port: int = 0) -> Iterator[str]:
     """Serve `reply` to every chat request, the first ones after `delays` seconds, the rest
-    after `delay`; yields the base URL (with /v1)."""
+    after `delay`, on `port` (0: any free one); yields the base URL (with /v1)."""
     handler = type("Handler", (_ScriptedHandler,),
                    {"reply": reply, "delay": delay, "delays": deque(delays)})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

@@ -17,7 +17,7 @@ import pytest
 
 import tools.stopping
 from agents.config import AgentConfig
-from agents.lm import LMConfig
+from agents.lm import LMConfig, make_lm
 from agents.traces import TraceStore
 from harness.evaluate import Sample, TaskResult
 from harness.synth import ResultWriter, SynthConfig, read_results, synthesize
@@ -162,3 +162,28 @@ def test_a_stop_keeps_finished_tasks_drops_the_one_in_flight_and_starts_none(
     assert [r.task_id for r in results] == ids_in(out) == ["nyc-001"]
     assert len(engine.requests) == 2  # the third task never started
     assert not tools.stopping._hooks  # the writer's hook went with the run
+
+
+def test_a_model_server_that_restarts_mid_run_loses_and_repeats_nothing(
+        tmp_path: Path, demo_db, capfd) -> None:
+    out = tmp_path / "results.jsonl"
+    tasks = load_tasks(TASKS)[:4]
+    with scripted_server(COUNT, delay=0.2) as api_base:
+        config = LMConfig(backend="server", model="base", api_base=api_base, cache=False)
+        lm = make_lm(config)
+        run = threading.Thread(target=synthesize, args=(
+            tasks, out, lm, config, AgentConfig(rounds=0, docs_k=0), SynthConfig(server_wait=60.0)),
+            kwargs={"store": TraceStore(tmp_path / "traces.sqlite"), "progress": False,
+                    "program": "none"})
+        run.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or not ids_in(out)):
+            time.sleep(0.05)
+    port = int(api_base.rsplit(":", 1)[1].split("/")[0])
+    time.sleep(12.0)  # down for longer than DSPy's own quick retries (about 7 s)
+    with scripted_server(COUNT, port=port):
+        run.join(timeout=120)
+    assert not run.is_alive()
+    assert sorted(ids_in(out)) == [t.id for t in tasks]  # every task once
+    err = capfd.readouterr().err
+    assert "stopped answering" in err and "answers again" in err
