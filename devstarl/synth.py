@@ -42,6 +42,9 @@ def synth(
     server_wait: Annotated[float, typer.Option(
         help="Seconds to wait for a model server that stopped answering (a restart) before "
              "the run fails; its tasks start again when it is back.")] = 600.0,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Run every task on this database instead of its own: the same tables on "
+                     "another engine (e.g. postgres://reader:...@host/nycflights13).")] = None,
     *,
     config: AgentConfig,
     lm: LMConfig,
@@ -61,6 +64,9 @@ def synth(
 
     splits = (split,) if split else None
     task_list = load_tasks(tasks, splits=splits)[:limit]
+    if db is not None:
+        resolve_db(db)  # a bad URL or a role that can write fails here, in one line
+        task_list = [replace(t, db=db) for t in task_list]
     lm_config = replace(lm, seed=seed)
     databases = {t.db for t in task_list}
     if len(databases) == 1:  # one LM serves every worker: one database's adapter

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.engines.conftest import Server
 
 DEVSTARL = [sys.executable, "-m", "devstarl"]
@@ -56,22 +58,30 @@ def test_an_admin_url_is_refused_in_one_line(postgres: Server) -> None:
     assert postgres.server.admin_password not in done.stderr
 
 
-def test_bootstrap_then_synth(postgres: Server, default_model: Path, tmp_path: Path) -> None:
-    """Verified tasks drawn on the server, then the pipeline over them with the default model."""
+def test_bootstrap_draws_verified_tasks_on_the_server(postgres: Server, tmp_path: Path) -> None:
     tasks = tmp_path / "tasks.jsonl"
     done = devstarl("bootstrap", "--db", postgres.reader_url, "-n", "2", "-o", str(tasks),
                     "--no-progress")
     assert done.returncode == 0, done.stderr
     drawn = [json.loads(line) for line in tasks.read_text().splitlines()]
     assert len(drawn) == 2 and all(t["db"] == postgres.reader_url for t in drawn)
+    assert all(t["id"].startswith("nycflights13-boot-") for t in drawn)
+
+
+@pytest.mark.slow
+def test_synth_runs_a_task_file_on_the_server(postgres: Server, default_model: Path,
+                                              tmp_path: Path) -> None:
+    """--db runs the demo's tasks on the server: the gold programs and the judge run there."""
     results = tmp_path / "results.jsonl"
-    done = devstarl("synth", str(tasks), "-o", str(results), "--max-tokens", "64",
-                    "--rounds", "0", timeout=600)
+    done = devstarl("synth", "bench/tasks/reference.jsonl", "--db", postgres.reader_url,
+                    "--limit", "1", "-o", str(results), "--max-tokens", "64", "--rounds", "0",
+                    timeout=600)
     assert done.returncode == 0, done.stderr
-    rows = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [r["task_id"] for r in rows] == [t["id"] for t in drawn]
+    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert row["task_id"] == "ref-001" and row["db"] == postgres.reader_url
 
 
+@pytest.mark.slow
 def test_ask_answers_the_readme_question(postgres: Server, default_model: Path) -> None:
     """README's first command on the server, default settings: F9 (Frontier), verified."""
     done = devstarl("ask", QUESTION, "--db", postgres.reader_url, "--json", timeout=600)
