@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up DevStarL in ./.venv: torch 2.13.0 (CPU) first, then the app, then the default model.
 # Usage: ./setup.sh [--dev] [--llama]
-#   --dev    adds the test tools, and Debian's chromium + chromium-driver for the browser test
+#   --dev    adds the test tools, Debian's chromium + chromium-driver for the browser test and
+#            Debian's postgresql for the engine tests (tests/engines)
 #   --llama  adds the llama.cpp runtime (built from source: about 6 minutes on 2 cores, once)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,13 +18,18 @@ done
 extras=$(IFS=,; echo "${extras[*]:-}")
 extras=${extras:+[$extras]}
 
-if [[ ",$extras," == *dev* ]] && ! { command -v chromium && command -v chromedriver; } >/dev/null
-then
+apt_packages=()
+if [[ ",$extras," == *dev* ]]; then
   # The browser test drives Debian's Chromium; selenium would otherwise download a browser.
+  { command -v chromium && command -v chromedriver; } >/dev/null ||
+    apt_packages+=(chromium chromium-driver fonts-noto-color-emoji)
+  # tests/engines start a real PostgreSQL server from Debian's binaries (harness/postgres.py).
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
+fi
+if [ ${#apt_packages[@]} -gt 0 ]; then
   apt=(apt-get); [ "$(id -u)" = 0 ] || apt=(sudo apt-get)
   "${apt[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium chromium-driver \
-    fonts-noto-color-emoji >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
