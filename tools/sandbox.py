@@ -33,7 +33,11 @@ What it does not cover:
   child may read, and spending its CPU, memory and wall-clock budget.
 - RLIMIT_NPROC is not enforced for root; forks are stopped by seccomp and the allow-list.
 - Backends other than DuckDB (a connection URL) need the network: for them there is no network
-  namespace and sockets are allowed, and read-only access is the database role's job.
+  namespace and sockets are allowed, and read-only access is the database role's job. Where the
+  engine can tell (PostgreSQL), `tools.database.resolve` refuses a role that can write, and the
+  child's session is read-only with a statement timeout under the wall-clock limit
+  (`tools.engines`); a program that got past the allow-list could undo session settings, not
+  the role's missing privileges (tests/engines/test_postgres_read_only.py).
 - Denial of service within the limits (a query that takes the whole wall-clock budget) is
   possible by design; the limits bound it.
 """
