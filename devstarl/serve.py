@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from agents.lm.catalogue import DEFAULT_MODEL
+from tools.stopping import on_stop, stop_on_signals
 
 out = Console()
 err = Console(stderr=True)
@@ -38,8 +39,10 @@ def serve(
 
     Adapters that `learn` or `finetune` registers while the server runs are loaded into it
     without a restart. Point clients at the printed endpoint with --backend server --api-base.
-    Ctrl-C stops the server and every process it started.
+    Ctrl-C or SIGTERM stops the server and every process it started within seconds, exit
+    status 130 or 143 (see tools.stopping).
     """
+    stop_on_signals()
     from serving.env import ServeError, VllmEnv
     from serving.server import ServeConfig, VllmServer, base_name
 
@@ -55,18 +58,15 @@ def serve(
     err.print(f"starting vLLM for {base} with {len(config.adapters)} adapter(s) "
               f"(log: {server.log_path})", soft_wrap=True)
     loaded = set(config.adapters)
+    on_stop(lambda: "vLLM stopped")  # tools.stopping ends vLLM and its workers, our children
     with server.start(checked):
         out.print(f"serving at {server.api_base}  models: "
                   f"{', '.join([base_name(base), *loaded])}")
-        try:
-            while server.process.poll() is None:
-                for name in sync_registered(server.api_base, loaded):
-                    out.print(f"loaded adapter {name}")
-                    loaded.add(name)
-                time.sleep(SYNC_EVERY_S)
-        except KeyboardInterrupt:
-            err.print("stopping")
-            return
+        while server.process.poll() is None:
+            for name in sync_registered(server.api_base, loaded):
+                out.print(f"loaded adapter {name}")
+                loaded.add(name)
+            time.sleep(SYNC_EVERY_S)
     raise ServeError(f"vLLM stopped on its own: {server.last_error()} (log: {server.log_path})")
 
 
