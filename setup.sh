@@ -2,7 +2,7 @@
 # Set up DevStarL in ./.venv: torch 2.13.0 (CPU) first, then the app, then the default model.
 # Usage: ./setup.sh [--dev] [--llama]
 #   --dev    adds the test tools, Debian's chromium + chromium-driver for the browser test and
-#            Debian's postgresql for the engine tests (tests/engines)
+#            Debian's postgresql and a JRE for the engine tests (tests/engines)
 #   --llama  adds the llama.cpp runtime (built from source: about 6 minutes on 2 cores, once)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,6 +25,9 @@ if [[ ",$extras," == *dev* ]]; then
     apt_packages+=(chromium chromium-driver fonts-noto-color-emoji)
   # tests/engines start a real PostgreSQL server from Debian's binaries (harness/postgres.py).
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
+  # ... and a local Spark Connect server from pyspark's jars, which needs Java 17 or later.
+  java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' ||
+    apt_packages+=(openjdk-17-jre-headless)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   apt=(apt-get); [ "$(id -u)" = 0 ] || apt=(sudo apt-get)

@@ -40,8 +40,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 # may load lazily after the fork.
 _SYSTEM_READ = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/zoneinfo",
                 "/etc/ld.so.cache", "/etc/localtime")
-# DuckDB reads its cgroup's memory limit when it opens a database, and aborts if it cannot.
-_PROCESS_READ = ("/proc/self/cgroup", "/sys/fs/cgroup")
+# DuckDB reads its cgroup's memory limit when it opens a database, and aborts if it cannot;
+# gRPC (the Spark Connect client) seeds itself from /dev/urandom, and aborts if it cannot.
+_PROCESS_READ = ("/proc/self/cgroup", "/sys/fs/cgroup", "/dev/urandom")
 
 # Denied with EPERM: starting programs or processes, reaching other processes, changing what
 # the process can see of the system, and kernel interfaces nothing here needs.

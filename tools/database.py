@@ -56,8 +56,7 @@ class Database:
         if self.path is not None:
             return ibis.duckdb.connect(str(self.path), read_only=True)
         try:
-            return ibis.connect(self.url, **engines.session_options(self.url,
-                                                                    statement_timeout_s))
+            return engines.connect(self.url, statement_timeout_s)
         except ImportError as e:
             scheme = str(self.url).split("://", 1)[0]
             raise DatabaseError(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-_ALIASES = {"postgresql": "postgres", "spark": "pyspark"}
+_ALIASES = {"postgresql": "postgres", "spark": "pyspark", "sc": "pyspark"}
+_SPARK_CONNECT = ("spark", "sc")  # our URL for a Spark Connect server: spark://HOST:PORT/DB
 # Writes a role may hold on a table, and the catalog schemas no user table lives in.
 _WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
 _PG_SYSTEM = "('pg_catalog', 'information_schema', 'pg_toast')"
@@ -24,6 +25,24 @@ def backend_name(url: str) -> str:
 def dialect(url: str | None) -> str:
     """The SQL dialect programs compile to: the engine's own (`ibis.to_sql(..., dialect=)`)."""
     return "duckdb" if url is None else backend_name(url)
+
+
+def connect(url: str, statement_timeout_s: float) -> Any:
+    """An Ibis connection for `url`, its session read-only and bounded (`session_options`).
+    `spark://HOST:PORT/DATABASE` reaches a Spark Connect server (a client only: no JVM here)
+    and uses DATABASE; other URLs go to `ibis.connect`."""
+    import ibis
+
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme.lower() not in _SPARK_CONNECT:
+        return ibis.connect(url, **session_options(url, statement_timeout_s))
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(f"sc://{parsed.netloc}").getOrCreate()
+    con = ibis.pyspark.connect(session)
+    if database := urllib.parse.unquote(parsed.path).strip("/"):
+        session.catalog.setCurrentDatabase(database)
+    return con
 
 
 def session_options(url: str, statement_timeout_s: float) -> dict[str, Any]:

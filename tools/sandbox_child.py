@@ -11,7 +11,6 @@ import builtins
 import contextlib
 import datetime as dt
 import decimal
-import importlib
 import math
 import os
 import resource
@@ -27,7 +26,8 @@ import ibis.expr.operations as ops
 import ibis.selectors
 import pyarrow as pa
 
-from tools.engines import session_options
+from tools.engines import connect as engine_connect
+from tools.engines import dialect as engine_dialect
 from tools.policy import SAFE_BUILTINS, PolicyViolation, check, denied_attribute
 
 MAX_CELL_CHARS = 200
@@ -62,16 +62,25 @@ def _namespace_of(module: types.ModuleType, names: list[str]) -> types.SimpleNam
     return types.SimpleNamespace(**kept)
 
 
-# Backends a URL may name, imported before any fork: a child cannot start the processes that
-# loading their client libraries may take (ctypes' find_library runs ldconfig for libpq).
-for _backend in ("postgres",):
-    with contextlib.suppress(ImportError):
-        importlib.import_module(f"ibis.backends.{_backend}")
-
 _SELECTORS = _namespace_of(ibis.selectors, [n for n in dir(ibis.selectors) if n.islower()])
 _IBIS = _namespace_of(ibis, [n for n in ibis.__all__ if n not in _HIDDEN])
 _IBIS.selectors = _SELECTORS
 _BUILTINS = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+
+
+def prepare(req: dict[str, Any]) -> None:
+    """In the server, before the fork: import the Ibis backend the request needs (another
+    engine's, or the one a dialect's compiler reads its options from). A child could not start
+    the processes loading one may take (ctypes' find_library runs ldconfig to find libpq), and
+    every later child gets it for free. A backend that is not installed is the child's to
+    report."""
+    if req.get("op") == "execute":
+        name = engine_dialect(req.get("db_url"))
+    else:
+        name = str(req.get("dialect", "duckdb"))
+    if name != "duckdb" and name.isidentifier():
+        with contextlib.suppress(ImportError, AttributeError):
+            getattr(ibis, name)  # loads the backend and registers its options
 
 
 def apply_limits(cpu_s: int, memory_mb: int) -> None:
@@ -214,7 +223,7 @@ def connect_url(url: str, wall_s: float) -> Any:
     little under the wall-clock limit, so the engine stops a long query and says so, where the
     engine takes such settings (`tools.engines`)."""
     try:
-        return ibis.connect(url, **session_options(url, max(0.5, 0.8 * wall_s)))
+        return engine_connect(url, max(0.5, 0.8 * wall_s))
     except Exception as e:  # noqa: BLE001 - resolve() connected before: the server went away
         raise ProgramError("runtime_error", f"cannot connect: {error_line(e)}") from None
 

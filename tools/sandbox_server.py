@@ -32,6 +32,7 @@ _SIGNAL_KINDS = {
 def handle(req: dict[str, Any]) -> dict[str, Any]:
     """Fork a child for one request, collect its answer, kill it when over the wall limit."""
     t0 = time.perf_counter()
+    sandbox_child.prepare(req)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child

@@ -1,7 +1,9 @@
-"""A real PostgreSQL server for the session, holding the demo tables, with a read-only role.
+"""Real engines for the session, each holding the demo tables: a PostgreSQL server with a
+read-only role, and a local Spark Connect server with Parquet-backed tables.
 
-Started from Debian's `postgresql` package (`./setup.sh --dev` installs it) in a fresh folder
-on a free loopback port; about 8 s to start and load, stopped at the end.
+PostgreSQL comes from Debian's `postgresql` package, Spark from pyspark and a JRE (`./setup.sh
+--dev` installs them); each starts in a fresh folder on a free loopback port and is stopped at
+the end (about 8 s to start and load PostgreSQL, 30-50 s for Spark's JVM).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from harness.postgres import LocalPostgres, PostgresError
+from harness.spark import LocalSpark, SparkError
 from tools.database import Database, resolve
 
 
@@ -38,5 +41,27 @@ def postgres(demo_db: Database) -> Iterator[Server]:
         pytest.fail(f"cannot start the test PostgreSQL server (./setup.sh --dev installs it): {e}")
     try:
         yield Server(server, url, resolve(url))
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class SparkServer:
+    server: LocalSpark
+    db: Database
+
+
+@pytest.fixture(scope="session")
+def spark(demo_db: Database) -> Iterator[SparkServer]:
+    server = LocalSpark(database="nycflights13")
+    try:
+        server.start()
+        server.load_duckdb(demo_db.path)
+    except SparkError as e:
+        server.stop()
+        pytest.fail(f"cannot start the test Spark Connect server (./setup.sh --dev installs "
+                    f"pyspark and a JRE): {e}")
+    try:
+        yield SparkServer(server, resolve(server.url))
     finally:
         server.stop()

@@ -1,0 +1,13 @@
+SELECT
+  *
+FROM (
+  SELECT
+    `t0`.`dest`,
+    COUNT(*) AS `n_flights`
+  FROM `flights` AS `t0`
+  GROUP BY
+    1
+) AS `t1`
+ORDER BY
+  `t1`.`n_flights` DESC
+LIMIT 10

@@ -1,0 +1,5 @@
+SELECT DISTINCT
+  `t0`.`manufacturer`
+FROM `planes` AS `t0`
+WHERE
+  CONTAINS(`t0`.`manufacturer`, 'AIRBUS')
