@@ -1,14 +1,15 @@
 """The same programs on each engine: latency of compile, execute_on_sample and the full run over
 the reference programs, and EX of the demo test split through the pipeline, per engine.
 
-    .venv/bin/python bench/engines.py [--engines duckdb,postgres] [--repeats 3]
+    .venv/bin/python bench/engines.py [--engines duckdb,postgres,spark] [--repeats 3]
                                       [--ex-stride K] [--max-tokens 256]
 
 DuckDB is the demo file; PostgreSQL a local server this script starts (harness/postgres.py) with
-the demo tables, reached through its read-only role as a user would. Sandbox included in every
-call; each engine's sample is built before the timings. With --ex-stride K (0: skip), every
-K-th test task goes through the pipeline with the default model (and its default settings),
-the task's gold program and the judge running on the same engine.
+the demo tables, reached through its read-only role as a user would; Spark a local Spark Connect
+server (harness/spark.py, `local[2]`) with the demo tables as Parquet-backed tables. Sandbox
+included in every call; each engine's sample is built before the timings. With --ex-stride K
+(0: skip), every K-th test task goes through the pipeline with the default model (and its
+default settings), the task's gold program and the judge running on the same engine.
 
 Prints a table; writes bench/results/engines.json (`engines.<name>.{compile_p50_ms,
 sample_p50_ms, full_p50_ms, ex}` and more) and bench/results/engines.png.
@@ -41,6 +42,7 @@ from agents.config import AgentConfig  # noqa: E402
 from agents.lm import DEFAULT_MODEL, LMConfig, make_lm  # noqa: E402
 from harness.evaluate import summarize  # noqa: E402
 from harness.postgres import LocalPostgres  # noqa: E402
+from harness.spark import LocalSpark  # noqa: E402
 from harness.synth import SynthConfig, synthesize  # noqa: E402
 from harness.tasks import load_tasks  # noqa: E402
 from harness.tracking import run_meta, start_run  # noqa: E402
@@ -53,7 +55,7 @@ from tools.schema import inspect  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 REFERENCE = ROOT / "bench" / "tasks" / "reference.jsonl"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "spark")
 CALLS = ("compile", "sample", "full")
 
 
@@ -82,7 +84,10 @@ def main() -> None:
                 figures[name].update(ex(name, db, args))
     figures_path = RESULTS / "engines.json"
     old = json.loads(figures_path.read_text()) if figures_path.exists() else {}
-    engines = {**old.get("engines", {}), **figures}  # an engine left out keeps its figures
+    # an engine left out keeps its figures, and a run without --ex-stride keeps the EX before
+    engines = old.get("engines", {})
+    for name, new in figures.items():
+        engines[name] = {**engines.get(name, {}), **new}
     record = {"engines": engines, "n_programs": len(programs), "repeats": args.repeats,
               "load_average_before": [round(x, 2) for x in load_before],
               "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -98,6 +103,11 @@ def open_engine(name: str, stack: contextlib.ExitStack) -> tuple[Database, float
     t = time.perf_counter()
     if name == "duckdb":
         return resolve(None), time.perf_counter() - t
+    if name == "spark":
+        spark = LocalSpark(database="nycflights13")
+        stack.callback(spark.stop)
+        spark.start().load_duckdb(resolve(None).path)
+        return resolve(spark.url), time.perf_counter() - t
     server = LocalPostgres(database="nycflights13").start()
     stack.callback(server.stop)
     server.load_duckdb(resolve(None).path)

@@ -54,7 +54,10 @@ class Database:
         import ibis
 
         if self.path is not None:
-            return ibis.duckdb.connect(str(self.path), read_only=True)
+            con = ibis.duckdb.connect(str(self.path), read_only=True)
+            # no progress bar on stdout for our longer queries (`db info --json` prints there)
+            con.raw_sql("SET enable_progress_bar = false")
+            return con
         try:
             return engines.connect(self.url, statement_timeout_s)
         except ImportError as e:

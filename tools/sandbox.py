@@ -37,7 +37,9 @@ What it does not cover:
   engine can tell (PostgreSQL), `tools.database.resolve` refuses a role that can write, and the
   child's session is read-only with a statement timeout under the wall-clock limit
   (`tools.engines`); a program that got past the allow-list could undo session settings, not
-  the role's missing privileges (tests/engines/test_postgres_read_only.py).
+  the role's missing privileges (tests/engines/test_postgres_read_only.py). Spark Connect has
+  no roles and no statement timeout: there the allow-list is all that keeps a program from
+  writing, and a query killed at the wall-clock limit may run on in the server.
 - Denial of service within the limits (a query that takes the whole wall-clock budget) is
   possible by design; the limits bound it.
 """

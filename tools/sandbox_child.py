@@ -273,11 +273,14 @@ def _fetch_batches(backend: Any, expr: ibis.Table, keep: int) -> tuple[pa.Table,
 
 
 def _fetch_remote(backend: Any, expr: ibis.Table, keep: int) -> tuple[pa.Table, int]:
-    """Another engine: it counts the rows and sends only the first `keep`, converted by the
-    backend's own `execute` (PostgreSQL's numeric averages come back as Decimals, which its
-    Arrow batches refuse as float64)."""
-    total = int(backend.execute(expr.count()))
-    frame = backend.execute(expr, limit=keep)
+    """Another engine: only the first `keep` rows cross, converted by the backend's own
+    `execute` (PostgreSQL's numeric averages come back as Decimals, which its Arrow batches
+    refuse as float64). One query when the result is that small, else the engine counts."""
+    frame = backend.execute(expr, limit=keep + 1)
+    total = len(frame)
+    if total > keep:
+        total = int(backend.execute(expr.count()))
+        frame = frame.iloc[:keep]
     schema = expr.schema().to_pyarrow()
     table = pa.Table.from_pandas(frame, preserve_index=False)  # NaN and NaT become NULL
     return _as_declared(table, schema), total

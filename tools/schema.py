@@ -148,8 +148,9 @@ def _inspect(db: Database) -> Schema:
         for name in sorted(con.list_tables()):
             try:
                 t = con.table(name)
-                rows = int(t.count().to_pyarrow().as_py())
-                columns = [_column(t, c, dtype) for c, dtype in t.schema().items()]
+                rows, distinct = _counts(t)
+                columns = [_column(t, c, dtype, distinct.get(c))
+                           for c, dtype in t.schema().items()]
             except Exception as e:  # noqa: BLE001 - a broken table names itself
                 raise DatabaseError(f"cannot inspect table {name!r} of {db.label}: "
                                     f"{one_line(e)}") from e
@@ -162,11 +163,19 @@ def _inspect(db: Database) -> Schema:
     return Schema(db=db.name, tables=tables)
 
 
-def _column(t: Any, name: str, dtype: Any) -> Column:
-    if not dtype.is_string():
+def _counts(t: Any) -> tuple[int, dict[str, int]]:
+    """The table's row count and each text column's distinct count, in one query (a job per
+    query is what a remote engine charges for)."""
+    strings = [c for c, dtype in t.schema().items() if dtype.is_string()]
+    stats = t.agg(n_rows=t.count(), **{f"d{i}": t[c].nunique() for i, c in enumerate(strings)})
+    (row,) = stats.to_pyarrow().to_pylist()
+    return int(row["n_rows"]), {c: int(row[f"d{i}"]) for i, c in enumerate(strings)}
+
+
+def _column(t: Any, name: str, dtype: Any, distinct: int | None) -> Column:
+    if not dtype.is_string() or distinct is None:
         return Column(name, str(dtype))
     col = t[name]
-    distinct = int(col.nunique().to_pyarrow().as_py())
     if distinct > LOW_CARDINALITY:
         return Column(name, str(dtype), distinct=distinct)
     counts = t.filter(col.notnull()).group_by(v=col).agg(n=col.count())
