@@ -47,7 +47,7 @@ from harness.synth import SynthConfig, synthesize  # noqa: E402
 from harness.tasks import load_tasks  # noqa: E402
 from harness.tracking import run_meta, start_run  # noqa: E402
 from tools.calls import compile_code, execute, execute_on_sample  # noqa: E402
-from tools.database import Database, resolve  # noqa: E402
+from tools.database import Database, redact, resolve  # noqa: E402
 from tools.sample import sample_path  # noqa: E402
 from tools.sandbox import Sandbox  # noqa: E402
 from tools.schema import inspect  # noqa: E402
@@ -159,9 +159,16 @@ def ex(name: str, db: Database, args: argparse.Namespace) -> dict:
     results = synthesize(tasks, out, make_lm(lm_config), lm_config, agent_config, SynthConfig(),
                          tracker, program="none")
     tracker.finish()
+    redact_results(out)
     overall = summarize(results)["overall"]
     return {"ex": overall["ex"], "ex_n": overall["tasks"], "ex_stride": args.ex_stride,
             "ex_p50_s": overall["seconds_p50"], "model": lm_config.model}
+
+
+def redact_results(path: Path) -> None:
+    """The results file without the throwaway server's password in each task's `db`."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**r, "db": redact(r["db"])}) + "\n" for r in rows))
 
 
 def p95(values: list[float]) -> float:
