@@ -64,7 +64,8 @@ class Database:
             scheme = str(self.url).split("://", 1)[0]
             raise DatabaseError(
                 f"the Ibis backend for {scheme}:// is not installed "
-                f"(pip install 'ibis-framework[{scheme}]'): {one_line(e)}"
+                f"(pip install 'ibis-framework[{engines.backend_name(self.url)}]'): "
+                f"{one_line(e)}"
             ) from e
         except Exception as e:  # noqa: BLE001 - any backend's failure becomes one clear line
             raise DatabaseError(f"cannot connect to {redact(self.url)}: {one_line(e)}") from e
