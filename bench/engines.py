@@ -2,7 +2,7 @@
 the reference programs, and EX of the demo test split through the pipeline, per engine.
 
     .venv/bin/python bench/engines.py [--engines duckdb,postgres,spark] [--repeats 3]
-                                      [--ex-stride K] [--max-tokens 256]
+                                      [--ex-stride K [--resume]] [--max-tokens 256]
 
 DuckDB is the demo file; PostgreSQL a local server this script starts (harness/postgres.py) with
 the demo tables, reached through its read-only role as a user would; Spark a local Spark Connect
@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--ex-stride", type=int, default=0,
                         help="every K-th test task through the pipeline for EX (0: skip)")
     parser.add_argument("--max-tokens", type=int, default=LMConfig.max_tokens)
+    parser.add_argument("--resume", action="store_true",
+                        help="EX: go on from the tasks an interrupted run already wrote")
     args = parser.parse_args()
     names = args.engines.split(",")
     if unknown := set(names) - set(ENGINES):
@@ -154,7 +156,8 @@ def ex(name: str, db: Database, args: argparse.Namespace) -> dict:
     meta = run_meta(TASKS, lm_config, agent_config, SynthConfig(), "test", None)
     out = RESULTS / "engines" / f"{name}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.unlink(missing_ok=True)
+    if not args.resume:
+        out.unlink(missing_ok=True)
     tracker = start_run("engines", meta, name=f"engines-{name}")
     results = synthesize(tasks, out, make_lm(lm_config), lm_config, agent_config, SynthConfig(),
                          tracker, program="none")
