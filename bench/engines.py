@@ -76,11 +76,10 @@ def main() -> None:
     programs = [json.loads(line) for line in REFERENCE.read_text().splitlines()]
     load_before = os.getloadavg()
     figures: dict[str, dict] = {}
-    timings: dict[str, dict[str, list[float]]] = {}
     with contextlib.ExitStack() as stack:
         for name in names:
             db, setup_s = open_engine(name, stack)
-            timings[name], figures[name] = measure(name, db, programs, args.repeats)
+            figures[name] = measure(name, db, programs, args.repeats)
             figures[name]["setup_s"] = round(setup_s, 2)
             if args.ex_stride > 0:
                 figures[name].update(ex(name, db, args))
@@ -97,7 +96,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     figures_path.write_text(json.dumps(record, indent=2) + "\n")
     show(engines, len(programs), args.repeats)
-    plot(timings, RESULTS / "engines.png", len(programs))
+    plot(engines, RESULTS / "engines.png", len(programs))
 
 
 def open_engine(name: str, stack: contextlib.ExitStack) -> tuple[Database, float]:
@@ -117,8 +116,7 @@ def open_engine(name: str, stack: contextlib.ExitStack) -> tuple[Database, float
     return db, time.perf_counter() - t
 
 
-def measure(name: str, db: Database, programs: list[dict], repeats: int
-            ) -> tuple[dict[str, list[float]], dict]:
+def measure(name: str, db: Database, programs: list[dict], repeats: int) -> dict:
     schema = inspect(db, refresh=True)
     t = time.perf_counter()
     sample_path(db)
@@ -144,7 +142,7 @@ def measure(name: str, db: Database, programs: list[dict], repeats: int
     figures = {f"{call}_p50_ms": round(statistics.median(ms[call]), 1) for call in CALLS}
     figures |= {f"{call}_p95_ms": round(p95(ms[call]), 1) for call in CALLS}
     figures |= {"dialect": db.dialect, "sample_build_s": round(sample_build_s, 2)}
-    return ms, figures
+    return figures
 
 
 def ex(name: str, db: Database, args: argparse.Namespace) -> dict:
@@ -191,21 +189,23 @@ def show(engines: dict[str, dict], n: int, repeats: int) -> None:
     Console().print(table)
 
 
-def plot(timings: dict[str, dict[str, list[float]]], path: Path, n: int) -> None:
-    """Box plots of each call's latency, engines side by side."""
+def plot(engines: dict[str, dict], path: Path, n: int) -> None:
+    """p50 of each call per engine (bars) with its p95 (a tick), from engines.json: every engine
+    measured so far, also those an earlier run measured."""
     fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(timings)
-    for i, (name, ms) in enumerate(timings.items()):
-        positions = [c + (i - (len(timings) - 1) / 2) * width for c in range(len(CALLS))]
-        box = ax.boxplot([ms[call] for call in CALLS], positions=positions, widths=width * 0.9,
-                         patch_artist=True, showfliers=False)
-        for patch in box["boxes"]:
-            patch.set_facecolor(f"C{i}")
-        ax.plot([], [], color=f"C{i}", linewidth=8, label=name)
+    width = 0.8 / len(engines)
+    for i, (name, f) in enumerate(engines.items()):
+        x = [c + (i - (len(engines) - 1) / 2) * width for c in range(len(CALLS))]
+        p50 = [f[f"{call}_p50_ms"] for call in CALLS]
+        p95 = [f[f"{call}_p95_ms"] for call in CALLS]
+        ax.bar(x, p50, width * 0.9, color=f"C{i}", label=name)
+        ax.errorbar(x, p95, fmt="_", color="black", markersize=10)
+        for xi, v in zip(x, p50, strict=True):
+            ax.annotate(f"{v:.0f}", (xi, v), ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(CALLS)), ["compile", "execute_on_sample", "full run"])
     ax.set_yscale("log")
-    ax.set_ylabel("ms per call (log)")
-    ax.set_title(f"the same {n} reference programs per engine")
+    ax.set_ylabel("ms per call, p50 (bar) and p95 (tick)")
+    ax.set_title(f"the same {n} reference programs per engine (sandbox included)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
