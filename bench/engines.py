@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -69,6 +70,8 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true",
                         help="EX: go on from the tasks an interrupted run already wrote")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the servers this script started are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = args.engines.split(",")
     if unknown := set(names) - set(ENGINES):
         parser.error(f"unknown engines {sorted(unknown)}; known: {', '.join(ENGINES)}")

@@ -39,6 +39,9 @@ def postgres(demo_db: Database) -> Iterator[Server]:
     except PostgresError as e:
         server.stop()
         pytest.fail(f"cannot start the test PostgreSQL server (./setup.sh --dev installs it): {e}")
+    except BaseException:  # a failed load must not leave a server running
+        server.stop()
+        raise
     try:
         yield Server(server, url, resolve(url))
     finally:
@@ -61,6 +64,9 @@ def spark(demo_db: Database) -> Iterator[SparkServer]:
         server.stop()
         pytest.fail(f"cannot start the test Spark Connect server (./setup.sh --dev installs "
                     f"pyspark and a JRE): {e}")
+    except BaseException:
+        server.stop()
+        raise
     try:
         yield SparkServer(server, resolve(server.url))
     finally:
