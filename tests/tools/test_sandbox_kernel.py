@@ -121,7 +121,7 @@ def test_every_layer_is_on(sandbox: Sandbox) -> None:
     assert all(state.startswith("on") for state in layers.values()), layers
 
 
-def test_a_database_server_keeps_its_network(sandbox: Sandbox) -> None:
+def test_a_database_server_keeps_its_network() -> None:
     """A URL to a database server needs sockets: no network namespace, sockets allowed."""
     from tools.sandbox_child import reach
 
