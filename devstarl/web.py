@@ -89,7 +89,9 @@ def mcp(
     lm: LMConfig,
 ) -> None:
     """Serve MCP over stdio: tools list_databases, describe_table, ask, run_ibis; resources
-    schema://NAME. Point an MCP client at `devstarl mcp [--db DB ...]`."""
+    schema://NAME. Point an MCP client at `devstarl mcp [--db DB ...]`. Ctrl-C or SIGTERM stop
+    it within seconds (exit status 130 or 143); a question in flight is abandoned."""
+    stop_on_signals()  # the sandboxes run in sessions of their own: nothing else would end them
     from service.mcp_server import create_server
 
     asker = _asker(db, lm, config, workers, queue, program)

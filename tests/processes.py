@@ -40,10 +40,13 @@ class Watched:
     """`args` running in its own session, its stderr in the file `log` (a pipe nobody reads
     while it runs could fill up with progress bars and block it)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path,
+                 pipes: bool = False) -> None:
         self.log = log
-        with log.open("w") as sink:
-            self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+        with log.open("w") as sink:  # pipes: for a protocol over stdin and stdout (MCP)
+            self.proc = subprocess.Popen(args, env=env, cwd=cwd,
+                                         stdin=subprocess.PIPE if pipes else None,
+                                         stdout=subprocess.PIPE if pipes else subprocess.DEVNULL,
                                          stderr=sink, start_new_session=True)
         self.seen: dict[int, str] = {}  # every descendant noticed while it ran: its command
 
@@ -80,3 +83,6 @@ class Watched:
             except ProcessLookupError:
                 pass
         self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream:
+                stream.close()

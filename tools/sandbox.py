@@ -55,11 +55,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from tools.errors import SandboxError
+from tools.stopping import after_stop
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._buffer = b""
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self._forget_workdir: Callable[[], None] = lambda: None
 
     def request(self, payload: dict[str, Any], limits: Limits) -> dict[str, Any]:
         """Send one request; return the server's answer. Raises SandboxError if it broke."""
@@ -120,6 +123,7 @@ class Sandbox:
             return
         self._stop()
         self._workdir = tempfile.TemporaryDirectory(prefix="devstarl-sandbox-")
+        self._forget_workdir = after_stop(self._workdir.cleanup)  # os._exit skips its finalizer
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": self._workdir.name,
@@ -187,6 +191,7 @@ class Sandbox:
                     stream.close()
             self._proc = None
         if self._workdir is not None:
+            self._forget_workdir()
             self._workdir.cleanup()
             self._workdir = None
 

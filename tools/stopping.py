@@ -14,7 +14,9 @@ and awaits no worker:
    server, W&B's service): SIGTERM, a short grace, then SIGKILL, and reaps them, so none is
    left running or as a zombie (found through /proc: Linux only; elsewhere this step is
    skipped);
-3. it writes one line on stderr and leaves with `os._exit(128 + signal)`: 130 for SIGINT, 143
+3. it runs every cleanup registered with `after_stop` (a sandbox's scratch folder, which
+   `os._exit` would otherwise leave behind: no atexit handler or finalizer runs);
+4. it writes one line on stderr and leaves with `os._exit(128 + signal)`: 130 for SIGINT, 143
    for SIGTERM. Threads are abandoned mid-step; nothing they had not yet saved is kept.
 """
 
@@ -32,6 +34,7 @@ GRACE_S = 1.0  # for the processes we started to end on SIGTERM before they get 
 GIVE_UP_S = 3.0  # the most spent ending them; the whole stop stays well within 5 s
 
 _hooks: list[Callable[[], str | None]] = []
+_cleanups: list[Callable[[], object]] = []
 _hooks_lock = threading.Lock()
 _stopping = threading.Event()
 _first_signal: list[int] = []
@@ -53,6 +56,20 @@ def on_stop(hook: Callable[[], str | None]) -> Callable[[], None]:
         with _hooks_lock:
             if hook in _hooks:
                 _hooks.remove(hook)
+
+    return forget
+
+
+def after_stop(cleanup: Callable[[], object]) -> Callable[[], None]:
+    """Run `cleanup` on a stop once our processes have ended (step 3): for what they were using,
+    like a scratch folder. Returns the function that unregisters it."""
+    with _hooks_lock:
+        _cleanups.append(cleanup)
+
+    def forget() -> None:
+        with _hooks_lock:
+            if cleanup in _cleanups:
+                _cleanups.remove(cleanup)
 
     return forget
 
@@ -87,9 +104,17 @@ def settle() -> list[str]:
 
 
 def stop(signum: int) -> NoReturn:
-    """Steps 1-3: settle, end our processes, say so, exit with 128 + `signum`."""
+    """Steps 1-4: settle, end our processes, clean up after them, say so, exit with
+    128 + `signum`."""
     said = settle()
     end_descendants()
+    with _hooks_lock:
+        cleanups = list(_cleanups)
+    for cleanup in cleanups:
+        try:
+            cleanup()
+        except Exception:  # noqa: BLE001 - best effort: what one leaves must not block the exit
+            pass
     line = f"stopped by {signal.Signals(signum).name}" + (f": {'; '.join(said)}" if said else "")
     try:  # os.write, not print: the signal may have landed inside a print to stderr
         os.write(2, f"\n{line}\n".encode(errors="replace"))

@@ -34,9 +34,11 @@ class Synth(Watched):
     """A `devstarl synth` run over the first dev tasks, in its own session."""
 
     def __init__(self, out: Path, env: dict[str, str], *options: str) -> None:
+        self.tmp = out.with_name("tmp")  # its own, to see what it leaves there
+        self.tmp.mkdir()
         super().__init__([*DEVSTARL, "synth", str(TASKS), "--split", "dev", "--program", "none",
-                          "--limit", str(LIMIT), "-o", str(out), *options], env, ROOT,
-                         out.with_name("stderr.txt"))
+                          "--limit", str(LIMIT), "-o", str(out), *options],
+                         {**env, "TMPDIR": str(self.tmp)}, ROOT, out.with_name("stderr.txt"))
         self.out = out
 
     def lines(self) -> list[str]:
@@ -72,6 +74,7 @@ def check_stopped(run: Synth, signum: int, took: float, before: list[str]) -> No
         f"stopped by {signum.name}: {len(ids)} of {LIMIT} tasks saved in {run.out}")
     assert any("tools.sandbox_server" in command for command in run.seen.values())
     assert not run.left(), f"processes synth started are left: {run.left()}"
+    assert not list(run.tmp.glob("devstarl-sandbox-*")), "the sandbox's scratch folder is left"
 
 
 def test_a_signal_while_the_server_answers_stops_at_once(tmp_path: Path, demo_db,
