@@ -75,5 +75,9 @@ def register(db_name: str, adapter: Path, scores: dict[str, Any],
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise RegistryError(f"cannot write {path}: {e.strerror or e}; it is unchanged") from e

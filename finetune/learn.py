@@ -5,7 +5,6 @@ score old vs new on held-out bootstrapped tasks never trained on, register the n
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time
@@ -16,7 +15,7 @@ from typing import Any
 
 from agents.config import AgentConfig
 from agents.lm import LMConfig, make_lm
-from agents.registry import adapters_dir, register, registered
+from agents.registry import adapters_dir, register, registered, write_json
 from agents.traces import TraceStore
 from finetune.bootstrap import bootstrap
 from finetune.data import TASK_SETS, dedupe, guard, task_examples, trace_examples
@@ -75,7 +74,7 @@ def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | No
     wins = new_ex > old_ex
     card["eval"] = {"heldout_ex": new_ex, "previous_heldout_ex": old_ex,
                     "previous": str(previous) if previous else "base", "heldout_n": len(heldout)}
-    (adapter / CARD).write_text(json.dumps(card, indent=2) + "\n")
+    write_json(adapter / CARD, card)  # whole or not at all
     if wins:
         register(db.name, adapter, card["eval"])
     report = {

@@ -33,7 +33,8 @@ _PEFT_NOISE = r"`is_gradient_checkpointing` is deprecated"  # peft 0.21 on trans
 
 
 class TrainError(DevstarlError):
-    """Training cannot start: no data, a bad base model folder, bad settings."""
+    """Training cannot start (no data, a bad base model folder, bad settings) or its adapter
+    cannot be written whole (a full disk)."""
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,7 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
         tracker.log({"dev/loss": dev_loss, "train/epoch": epoch + 1})
         if dev_loss < best - 1e-4:
             best, stale = dev_loss, 0
-            shutil.rmtree(staging, ignore_errors=True)
-            model.save_pretrained(staging)
+            _save(staging, out_dir, lambda: model.save_pretrained(staging))
         else:
             stale += 1
             if stale >= config.patience:
@@ -180,10 +180,24 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
         "eval": {},
         "created_at": datetime.now(UTC).isoformat(),
     }
-    (staging / CARD).write_text(json.dumps(card, indent=2) + "\n")
+    _save(staging, out_dir, lambda: (staging / CARD).write_text(json.dumps(card, indent=2) + "\n"),
+          fresh=False)
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return card
+
+
+def _save(staging: Path, out_dir: Path, write: Any, fresh: bool = True) -> None:
+    """Write into the staging folder; on a full disk (or any OSError) drop it whole, so no
+    half-written adapter is ever at `out_dir` to be registered."""
+    try:
+        if fresh:
+            shutil.rmtree(staging, ignore_errors=True)
+        write()
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise TrainError(f"cannot write adapter {out_dir}: {e.strerror or e}; nothing was "
+                         "saved or registered") from e
 
 
 def _batches(items: list[Encoded], size: int, rng: random.Random) -> list[list[Encoded]]:

@@ -96,3 +96,24 @@ def test_reloaded_adapter_changes_generation(small_model: Path, trained: Path) -
 def test_no_examples_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TrainError, match="no training examples"):
         train([], tmp_path / "x")
+
+
+def test_a_full_disk_leaves_no_adapter_behind(small_model: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from peft import PeftModel
+
+    def fills_the_disk(self, folder, **kwargs) -> None:  # noqa: ANN001, ARG001
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "adapter_model.safetensors").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(PeftModel, "save_pretrained", fills_the_disk)
+    out = tmp_path / "adapters" / "full"
+    config = TrainConfig(base=SMALL, epochs=1, batch_size=4, dev_fraction=0.0)
+    with pytest.raises(TrainError) as caught:
+        train(examples(), out, config, progress=False)
+    message = str(caught.value)
+    assert "No space left on device" in message and str(out) in message and "\n" not in message
+    assert list((tmp_path / "adapters").iterdir()) == []  # no adapter, no half-written staging

@@ -123,3 +123,23 @@ def test_registry_is_a_folder_or_unreadable(home: Path) -> None:
         outcome(lambda: entries(), "registry.json", kinds=RegistryError)  # (root reads it)
     finally:
         path.chmod(0o600)
+
+
+def test_a_full_disk_keeps_the_registry_as_it_was(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    path = tmp_path / "registry.json"
+    register("flights", tmp_path / "v1", {"heldout_ex": 0.5}, path)
+    before = path.read_bytes()
+
+    def full(self: Path, *args, **kwargs) -> int:  # noqa: ANN002, ANN003, ARG001
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(RegistryError) as caught:
+        register("flights", tmp_path / "v2", {"heldout_ex": 0.9}, path)
+    monkeypatch.undo()
+    assert str(path) in str(caught.value) and "No space left" in str(caught.value)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "registry.json"]
