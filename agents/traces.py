@@ -186,9 +186,23 @@ class TraceStore:
             "ORDER BY created_at, rowid", (trace_id,)).fetchall()
         return [{"rating": r, "comment": c, "created_at": t} for r, c, t in rows]
 
+    def ratings(self, db: str | None = None) -> dict[str, str]:
+        """The latest verdict on each rated trace (of `db`, when given), by trace id: a person
+        may change their mind, and the last word stands."""
+        sql = ("SELECT f.trace_id, f.rating FROM feedback f JOIN traces t USING (trace_id)"
+               + (" WHERE t.db = ?" if db is not None else "")
+               + " ORDER BY f.created_at, f.rowid")
+        return dict(self._con.execute(sql, [] if db is None else [db]).fetchall())
+
     def iter(self, db: str | None = None, verified: bool | None = None,
-             limit: int | None = None, newest_first: bool = True) -> Iterator[Trace]:
+             limit: int | None = None, newest_first: bool = True,
+             since: str | None = None) -> Iterator[Trace]:
+        """Stored traces; `since` (an ISO time in UTC, as `created_at` holds) keeps those
+        recorded after it."""
         where, args = [], []
+        if since is not None:
+            where.append("created_at > ?")
+            args.append(since)
         if db is not None:
             where.append("db = ?")
             args.append(db)

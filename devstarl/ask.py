@@ -67,9 +67,11 @@ def chat(
     config: AgentConfig,
     lm: LMConfig,
 ) -> None:
-    """Ask questions about one database in a loop. Commands: \\schema \\code \\sql \\trace \\quit.
+    """Ask questions about one database in a loop. Commands: \\schema \\code \\sql \\trace
+    \\good \\bad \\[comment] \\quit.
 
     Ctrl-C stops the current question and returns to the prompt; Ctrl-D or \\quit leaves.
+    \\good and \\bad mark the last answer; one that ran and is marked good teaches `learn`.
     """
     from agents.session import build_agent
 
@@ -110,10 +112,14 @@ def forget_interrupt() -> None:
     exec("None")
 
 
+CHAT_HELP = "commands: \\schema  \\code  \\sql  \\trace  \\good  \\bad [comment]  \\quit"
+
+
 def _chat_command(line: str, agent: Any, last: dict[str, Any] | None) -> None:
+    command, *comment = line.split(maxsplit=1)
     if line == "\\schema":
         out.print(agent.schema.render(), highlight=False)
-    elif line in ("\\code", "\\sql", "\\trace") and last is None:
+    elif command in ("\\code", "\\sql", "\\trace", "\\good", "\\bad") and last is None:
         err.print("no answer yet: ask a question first")
     elif line == "\\code":
         out.print(Syntax(last["code"] or "", "python"))
@@ -121,8 +127,14 @@ def _chat_command(line: str, agent: Any, last: dict[str, Any] | None) -> None:
         out.print(Syntax(last["sql"] or "(no SQL: the program did not run)", "sql"))
     elif line == "\\trace":
         _show_trace(last["trace"])
+    elif command in ("\\good", "\\bad"):
+        # Kept beside the trace, which is never rewritten; `learn` reads the latest verdict.
+        rating = "up" if command == "\\good" else "down"
+        agent.store.add_feedback(last["trace"]["trace_id"], rating, *comment)
+        note = "" if last["ok"] else " (it did not run, so it teaches nothing)"
+        out.print(f"marked {command[1:]}{note}", markup=False, highlight=False)
     else:
-        out.print("commands: \\schema  \\code  \\sql  \\trace  \\quit")
+        out.print(CHAT_HELP, markup=False, highlight=False)
 
 
 def answer_record(prediction: Any) -> dict[str, Any]:

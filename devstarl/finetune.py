@@ -27,7 +27,9 @@ def finetune(
                       ] = Path("adapter"),
     base: Base = DEFAULT_MODEL,
     from_traces: Annotated[bool, typer.Option(
-        "--from-traces", help="Add verified (and, where judged, correct) traces.")] = False,
+        "--from-traces", help="Add confirmed traces: verified, and matching gold, marked good "
+                              "or agreed on by different programs; never one marked bad.")
+                      ] = False,
     db: Annotated[str | None, typer.Option(help="With --from-traces: only this database.")
                   ] = None,
     epochs: Annotated[int, typer.Option(help="Most passes over the data.")] = 3,
@@ -53,9 +55,10 @@ def finetune(
         examples += task_examples(load_tasks(path), AgentConfig(docs_k=docs_k))
     trace_ids: dict[str, str | None] = {}
     if from_traces:
-        traces = list(TraceStore().iter(db=db, verified=True))
+        store = TraceStore()
+        traces = list(store.iter(db=db, verified=True))
         trace_ids = {t.trace_id: t.task_id for t in traces}
-        examples += trace_examples(traces)
+        examples += trace_examples(traces, store.ratings(db))
     if not examples:
         raise TrainError("no training examples: pass task files and/or --from-traces")
     examples = dedupe(guard(examples, trace_ids))

@@ -1,4 +1,4 @@
-"""Training data: verified tasks and successful traces as chat examples, in the exact format the
+"""Training data: verified tasks and confirmed traces as chat examples, in the exact format the
 pipeline prompts with (the same agent builds the inputs, the same adapter formats them).
 
 Nothing from a test split ever gets in: tasks go through `training_tasks`, and every example's
@@ -10,20 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agents.adapter import CodeAdapter
 from agents.config import AgentConfig
-from agents.pipeline import IbisAgent
+from agents.pipeline import IbisAgent, fingerprint
 from agents.shots import load_bank
 from agents.signatures import DraftIbis, Revise
 from agents.traces import Trace
 from harness.tasks import Task, load_tasks, resolve_db, training_tasks
 from tools.errors import DevstarlError
 from tools.jsonl import json_lines
+from tools.records import ToolResult
 from tools.schema import inspect
 
 TASK_SETS = Path(__file__).resolve().parents[1] / "bench" / "tasks"
@@ -86,27 +87,63 @@ def task_examples(tasks: Iterable[Task], config: AgentConfig | None = None) -> l
     return examples
 
 
-def trace_examples(traces: Iterable[Trace]) -> list[Example]:
-    """From verified traces (and correct, when a gold answer was known): the draft prompt with
-    the final program, and each revise prompt that led to it."""
+def confirmed(trace: Trace, rating: str | None = None) -> bool:
+    """Whether a trace may teach: it is verified (compiled and ran) and its result was
+    confirmed, by matching gold (`correct`), by the person who asked (`rating`, their latest
+    verdict, "up"), or by a vote that at least two different programs agreed on. A result a
+    person marked "down", or that gold found wrong, never teaches: a verified program can
+    still answer another question than the one asked."""
+    if not trace.verified or not trace.final_code or trace.correct is False or rating == "down":
+        return False
+    return trace.correct is True or rating == "up" or agreed(trace) >= 2
+
+
+def agreed(trace: Trace) -> int:
+    """How many different programs' sample results agreed with the final program's, when a
+    vote chose it; 0 without such a vote. The same program sampled twice counts once: its
+    two runs are not independent evidence."""
+    final = trace.final_code
+    if not any(s.name == "vote" and s.outputs.get("code") == final for s in trace.steps):
+        return 0
+    results = {s.inputs.get("code"): fingerprint(ToolResult.from_dict(s.tool_result))
+               for s in trace.steps
+               if s.name == "execute_on_sample" and s.tool_result and s.tool_result.get("ok")}
+    if final not in results:
+        return 0
+    return sum(1 for result in results.values() if result == results[final])
+
+
+def trace_examples(traces: Iterable[Trace], ratings: Mapping[str, str] | None = None
+                   ) -> list[Example]:
+    """From confirmed traces (`confirmed`; `ratings` holds each rated trace's latest verdict):
+    the draft prompt with the final program, and each revise prompt (the failing program and
+    its error) that led to it with the program as fixed."""
     adapter = CodeAdapter()
     examples = []
     for trace in traces:
-        if not trace.verified or trace.correct is False or not trace.final_code:
+        if not confirmed(trace, (ratings or {}).get(trace.trace_id)):
             continue
-        for step in trace.steps:
+        draft = adapter.format_assistant_message_content(DraftIbis, {"code": trace.final_code})
+        repair = adapter.format_assistant_message_content(Revise,
+                                                          {"fixed_code": trace.final_code})
+        for i, step in enumerate(trace.steps):
             if step.name == "draft" and step.messages:
-                reply = adapter.format_assistant_message_content(
-                    DraftIbis, {"code": trace.final_code})
-            elif step.name == "revise" and step.messages and (
-                    step.outputs.get("fixed_code") == trace.final_code):
-                reply = adapter.format_assistant_message_content(
-                    Revise, {"fixed_code": trace.final_code})
+                reply = draft
+            elif step.name == "revise" and step.messages and _fixed(trace, i):
+                reply = repair
             else:
                 continue
             messages = [*step.messages, {"role": "assistant", "content": reply}]
             examples.append(Example(messages, f"trace:{trace.trace_id}", trace.question))
     return examples
+
+
+def _fixed(trace: Trace, i: int) -> bool:
+    """Whether the revision at step `i` led to the final program: the next program checked
+    is it. Compared after the pipeline tidied it (`agents.tidy`), as the model's raw reply
+    often differs from the program that ran by an import or a `.execute()`."""
+    checked = next((s for s in trace.steps[i + 1:] if s.name == "compile"), None)
+    return checked is not None and checked.inputs.get("code") == trace.final_code
 
 
 def guard(examples: list[Example], trace_task_ids: dict[str, str | None] | None = None

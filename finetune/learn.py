@@ -1,10 +1,15 @@
 """One turn of the learning loop for a database: bootstrap verified tasks, fine-tune a LoRA
-adapter on them (plus the database's hand-written training tasks and its verified traces),
+adapter on them (plus the database's hand-written training tasks and its confirmed traces),
 score old vs new on held-out bootstrapped tasks never trained on, register the new one if it wins.
+
+A turn on a database that has a registered adapter goes on from it (its LoRA weights, when they
+fit the settings) and adds the traces recorded since it; the card's `lineage` names the parent,
+the data hashes per source, the trace window and the scores.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 import time
@@ -18,8 +23,16 @@ from agents.lm import LMConfig, make_lm
 from agents.registry import adapters_dir, register, registered, write_json
 from agents.traces import TraceStore
 from finetune.bootstrap import bootstrap
-from finetune.data import TASK_SETS, dedupe, guard, task_examples, trace_examples
-from finetune.train import CARD, TrainConfig, train
+from finetune.data import (
+    TASK_SETS,
+    Example,
+    data_hash,
+    dedupe,
+    guard,
+    task_examples,
+    trace_examples,
+)
+from finetune.train import CARD, TrainConfig, parent_mismatch, train
 from harness.evaluate import summarize
 from harness.synth import SynthConfig, synthesize
 from harness.tasks import Task, load_tasks, resolve_db
@@ -56,24 +69,32 @@ def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | No
     n_held = max(1, round(len(tasks) * config.heldout))
     heldout, boot_train = tasks[:n_held], tasks[n_held:]
 
-    examples = task_examples(boot_train + hand_written(db.name), EVAL_AGENT)
-    traces = list(TraceStore().iter(db=db.name, verified=True))
-    examples += trace_examples(traces)
-    examples = dedupe(guard(examples, {t.trace_id: t.task_id for t in traces}))
-    random.Random(config.seed).shuffle(examples)
-    examples = examples[: config.max_examples]
+    parent = registered(db.name)
+    parent_card = read_card(parent)
+    go_on = parent is not None and parent_mismatch(parent, config.train) is None
+    # Training that goes on from the parent's weights adds only the traces recorded since the
+    # parent read its own; a fresh start has learnt none of them.
+    since = trace_cutoff(parent_card) if go_on else None
+    until = datetime.now(UTC).isoformat()
+    examples, sources = gather(db.name, boot_train, since, until, config)
 
-    adapter = adapters_dir() / db.name / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    adapter = new_adapter_folder(db.name)
     t0 = time.perf_counter()
-    card = train(examples, adapter, config.train, tracker, progress)
+    card = train(examples, adapter, config.train, tracker, progress, parent=parent)
     finetune_s = time.perf_counter() - t0
 
-    previous = registered(db.name)
-    old_ex = heldout_ex(heldout, previous, config)
+    old_ex = heldout_ex(heldout, parent, config)
     new_ex = heldout_ex(heldout, adapter, config)
     wins = new_ex > old_ex
     card["eval"] = {"heldout_ex": new_ex, "previous_heldout_ex": old_ex,
-                    "previous": str(previous) if previous else "base", "heldout_n": len(heldout)}
+                    "previous": str(parent) if parent else "base", "heldout_n": len(heldout)}
+    card["lineage"] |= {
+        "parent_data_hash": (parent_card.get("data") or {}).get("hash"),
+        "parent_scores": parent_card.get("eval") or None,
+        "data": sources,
+        "traces_since": since, "traces_until": until,
+        "scores": {"heldout_ex": new_ex, "previous_heldout_ex": old_ex},
+    }
     write_json(adapter / CARD, card)  # whole or not at all
     if wins:
         register(db.name, adapter, card["eval"])
@@ -84,10 +105,62 @@ def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | No
         "finetune_s": round(finetune_s, 1), "training": card["training"],
         "heldout_n": len(heldout), "previous_heldout_ex": old_ex, "adapter_heldout_ex": new_ex,
         "total_s": round(time.perf_counter() - started, 1), "config": asdict(config),
-        "heldout": [t.to_dict() for t in heldout],
+        "heldout": [t.to_dict() for t in heldout], "lineage": card["lineage"],
     }
     tracker.summary({k: v for k, v in report.items() if isinstance(v, int | float | bool)})
     return report
+
+
+def gather(db_name: str, boot_train: list[Task], since: str | None, until: str,
+           config: LearnConfig) -> tuple[list[Example], dict[str, dict[str, Any]]]:
+    """The turn's training examples (never a test-split one), and their size and hash per
+    source: bootstrapped tasks, hand-written tasks, confirmed traces recorded in (since, until].
+    """
+    store = TraceStore()
+    traces = [t for t in store.iter(db=db_name, verified=True, since=since)
+              if t.created_at <= until]
+    task_ex = task_examples(boot_train + hand_written(db_name), EVAL_AGENT)
+    trace_ex = trace_examples(traces, store.ratings(db_name))
+    guard(task_ex + trace_ex, {t.trace_id: t.task_id for t in traces})
+    random.Random(config.seed).shuffle(task_ex)
+    # Confirmed traces come first (the newest, up to half the examples): they are few, and
+    # what real use asked; the shuffled tasks fill the rest.
+    examples = dedupe(trace_ex[: config.max_examples // 2] + task_ex)[: config.max_examples]
+    boot_ids = {t.id for t in boot_train}
+    kinds = {id(e): "traces" for e in trace_ex} | {
+        id(e): "bootstrapped" if e.source.removeprefix("task:") in boot_ids else "hand_written"
+        for e in task_ex}
+    sources = {kind: [e for e in examples if kinds[id(e)] == kind]
+               for kind in ("bootstrapped", "hand_written", "traces")}
+    return examples, {kind: {"size": len(part), "hash": data_hash(part) if part else None}
+                      for kind, part in sources.items()}
+
+
+def read_card(adapter: Path | None) -> dict[str, Any]:
+    """The card beside an adapter; empty when there is none or it cannot be read (an adapter
+    registered by hand), so a turn still runs, from all traces."""
+    try:
+        card = json.loads((adapter / CARD).read_text()) if adapter is not None else {}
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return card if isinstance(card, dict) else {}
+
+
+def trace_cutoff(card: dict[str, Any]) -> str | None:
+    """When the adapter of `card` last read the traces: its turn's `traces_until`, else (an
+    adapter `devstarl finetune` trained) when it was made; None when unknown."""
+    return (card.get("lineage") or {}).get("traces_until") or card.get("created_at")
+
+
+def new_adapter_folder(db_name: str) -> Path:
+    """A folder for this turn's adapter named by the time, never an existing one (the parent
+    trained the same second, say): training replaces what is at its folder."""
+    name = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder, n = adapters_dir() / db_name / name, 1
+    while folder.exists() or folder.with_name(folder.name + ".training").exists():
+        n += 1
+        folder = folder.with_name(f"{name}-{n}")
+    return folder
 
 
 def hand_written(db_name: str) -> list[Task]:

@@ -95,11 +95,39 @@ def encode(tokenizer: Any, example: Example) -> Encoded:
     return Encoded(prompt_ids + reply_ids, [-100] * len(prompt_ids) + reply_ids)
 
 
+def parent_mismatch(parent: Path, config: TrainConfig) -> str | None:
+    """Why the LoRA weights in `parent` cannot be trained on further under `config`, or None
+    when they can: same base model, rank, alpha and target modules."""
+    from agents.session import adapter_fits
+
+    try:
+        saved = json.loads((Path(parent) / "adapter_config.json").read_text())
+    except (OSError, ValueError, RecursionError) as e:
+        return f"its adapter_config.json cannot be read ({e})"
+    if not isinstance(saved, dict):
+        return "its adapter_config.json is not an object"
+    if not adapter_fits(Path(parent), config.base):
+        return f"it was trained on another base model than {config.base}"
+    modules = saved.get("target_modules") or []  # a list, or one name or pattern
+    wanted = {"r": config.rank, "lora_alpha": config.alpha,
+              "target_modules": sorted(config.target_modules)}
+    found = {"r": saved.get("r"), "lora_alpha": saved.get("lora_alpha"),
+             "target_modules": [modules] if isinstance(modules, str) else sorted(modules)}
+    differ = [f"{k}={show(found[k])}, not {show(wanted[k])}" for k in wanted
+              if found[k] != wanted[k]]
+    return "its " + "; ".join(differ) if differ else None
+
+
 def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = None,
-          tracker: Tracker | None = None, progress: bool = True) -> dict[str, Any]:
-    """Train a LoRA adapter on `examples`; save it with its card in `out_dir`; return the card."""
+          tracker: Tracker | None = None, progress: bool = True,
+          parent: Path | None = None) -> dict[str, Any]:
+    """Train a LoRA adapter on `examples`; save it with its card in `out_dir`; return the card.
+
+    With `parent` (an adapter folder), training goes on from its LoRA weights when they fit
+    `config` (`parent_mismatch`); otherwise it starts fresh, and the card's `lineage` says why.
+    """
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
 
     config = config or TrainConfig()
@@ -126,9 +154,13 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
     model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, auto_dtype()))
     lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")
+    why_fresh = parent_mismatch(parent, config) if parent is not None else None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
-        model = get_peft_model(model, lora)
+        if parent is not None and why_fresh is None:
+            model = PeftModel.from_pretrained(model, parent, is_trainable=True)
+        else:
+            model = get_peft_model(model, lora)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     steps_per_epoch = math.ceil(len(training) / config.batch_size)
@@ -177,6 +209,10 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
                             for k, v in asdict(config).items()},
         "training": {"steps": step, "seconds": round(seconds, 1), "tokens": tokens,
                      "tokens_per_s": round(tokens / seconds, 1), "best_dev_loss": best},
+        "lineage": {"parent": str(parent) if parent is not None else None,
+                    "weights": "parent" if parent is not None and why_fresh is None else "fresh",
+                    "note": f"started fresh, not from the parent: {why_fresh}" if why_fresh
+                    else None},
         "eval": {},
         "created_at": datetime.now(UTC).isoformat(),
     }

@@ -64,3 +64,28 @@ def test_a_full_store_is_one_clear_error_and_keeps_earlier_traces(tmp_path) -> N
         store.append(big)
     assert "disk is full" in str(caught.value) and str(store.path) in str(caught.value)
     assert store.get(first.trace_id) is not None and store.get(big.trace_id) is None
+
+
+def test_ratings_are_each_traces_latest_verdict_on_its_database(tmp_path) -> None:
+    store = TraceStore(tmp_path / "t.sqlite")
+    changed, liked, elsewhere, unrated = trace(), trace(), trace(), trace()
+    elsewhere.db = "other"
+    for t in (changed, liked, elsewhere, unrated):
+        store.append(t)
+    store.add_feedback(changed.trace_id, "up")
+    store.add_feedback(changed.trace_id, "down", "wrong year")  # a change of mind
+    store.add_feedback(liked.trace_id, "up")
+    store.add_feedback(elsewhere.trace_id, "up")
+    assert store.ratings("d") == {changed.trace_id: "down", liked.trace_id: "up"}
+    assert store.ratings()[elsewhere.trace_id] == "up" and unrated.trace_id not in store.ratings()
+
+
+def test_since_keeps_only_later_traces(tmp_path) -> None:
+    store = TraceStore(tmp_path / "t.sqlite")
+    before, after = trace(), trace()
+    before.created_at, after.created_at = "2026-11-01T10:00:00+00:00", "2026-11-01T10:00:01+00:00"
+    store.append(before)
+    store.append(after)
+    ids = [t.trace_id for t in store.iter(since="2026-11-01T10:00:00.500000+00:00")]
+    assert ids == [after.trace_id]
+    assert len(list(store.iter(since=None))) == 2

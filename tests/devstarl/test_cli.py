@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.traces import TraceStore
+from tests.agents.fakes import scripted_server
 from tools.database import Database
 
 DEVSTARL = [sys.executable, "-m", "devstarl"]
@@ -85,6 +87,24 @@ def test_bad_input_is_one_line_and_nonzero(args: list[str], tmp_path: Path) -> N
     assert "Traceback" not in done.stderr + done.stdout
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+
+
+def test_chat_marks_the_last_answer_good_or_bad(demo_db: Database) -> None:
+    question = "How many flights are there in all, asked in chat?"
+    script = f"\\good\n{question}\n\\good\n\\bad   wrong year \n\\help\n\\quit\n"
+    with scripted_server("```python\nflights.agg(n=_.count())\n```") as api_base:
+        done = run("chat", "--backend", "server", "--model", "base", "--api-base", api_base,
+                   "--adapter", "none", "--rounds", "0", "--shots", "0", stdin=script)
+    assert done.returncode == 0, done.stderr
+    assert "no answer yet" in done.stderr  # \good before any answer marks nothing
+    store = TraceStore()
+    (trace,) = [t for t in store.iter(db=demo_db.name) if t.question == question]
+    assert trace.verified
+    assert [(f["rating"], f["comment"]) for f in store.feedback(trace.trace_id)] == [
+        ("up", None), ("down", "wrong year")]
+    assert store.ratings(demo_db.name)[trace.trace_id] == "down"  # the last word stands
+    assert "marked good" in done.stdout and "marked bad" in done.stdout
+    assert "\\good  \\bad [comment]" in done.stdout  # \help lists them
 
 
 # A Ctrl-C that lands in exec() of a string, then is caught, as one landing in a lazy import's

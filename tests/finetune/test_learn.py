@@ -1,14 +1,19 @@
-"""One whole learning turn, small, on the real small model and a real sample database:
-bootstrap, fine-tune, score old vs new on held-out tasks, register only on a win."""
+"""Whole learning turns, small, on the real small model and a real sample database:
+bootstrap, fine-tune, score old vs new on held-out tasks, register only on a win; a second
+turn goes on from the registered adapter with the traces recorded since."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import finetune.learn
 from agents.registry import registered
+from agents.traces import Step, Trace, TraceStore
+from finetune.data import data_hash, trace_examples
 from finetune.learn import LearnConfig, learn
 from finetune.train import CARD, TrainConfig
 
@@ -32,3 +37,54 @@ def test_a_small_turn_trains_scores_and_registers_only_a_winner(small_model: Pat
     now = registered("poker_player")
     expected = Path(report["adapter"]) if wins else before
     assert (now and now.resolve()) == (expected and expected.resolve())
+
+
+def confirmed_trace(question: str) -> Trace:
+    return Trace(question=question, db="poker_player", schema_hash="h", model="m",
+                 config_hash="c", final_code="poker_player.count()", verified=True,
+                 steps=[Step("draft", messages=[{"role": "user", "content": question}])])
+
+
+def test_a_second_turn_goes_on_from_the_first_with_the_traces_since(
+        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A data folder of its own (no other test's registry or traces), with the small model.
+    monkeypatch.setenv("DEVSTARL_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "models").mkdir(parents=True)
+    (tmp_path / "home" / "models" / "smollm2-135m").symlink_to(small_model)
+    # Held-out scoring is the other test's subject: here each newer adapter wins, so each turn
+    # registers and the second has a parent.
+    ranks: dict[str, int] = {}
+    monkeypatch.setattr(finetune.learn, "heldout_ex", lambda tasks, adapter, config: 0.0
+                        if adapter is None else ranks.setdefault(str(adapter), len(ranks) + 1))
+    config = LearnConfig(n=12, heldout=0.25, max_examples=4,  # one training step a turn
+                         train=TrainConfig(base="smollm2-135m", epochs=1, batch_size=4, lr=1e-3))
+    store = TraceStore()
+    early = replace(confirmed_trace("How many poker players are there, asked early?"),
+                    correct=True)
+    store.append(early)
+
+    first = learn("poker_player", config, progress=False)
+    late, unconfirmed, marked_bad = (confirmed_trace(f"How many poker players, asked {when}?")
+                                     for when in ("late", "unconfirmed", "badly"))
+    for trace in (late, unconfirmed, marked_bad):
+        store.append(trace)
+    store.add_feedback(late.trace_id, "up")
+    store.add_feedback(marked_bad.trace_id, "down")
+    second = learn("poker_player", config, progress=False)
+
+    one, two = (json.loads((Path(r["adapter"]) / CARD).read_text()) for r in (first, second))
+    assert one["lineage"]["parent"] is None and one["lineage"]["weights"] == "fresh"
+    assert one["lineage"]["traces_since"] is None
+    assert one["lineage"]["data"]["traces"] == {
+        "size": 1, "hash": data_hash(trace_examples([early]))}
+    assert Path(two["lineage"]["parent"]).resolve() == Path(first["adapter"]).resolve()
+    assert two["lineage"]["weights"] == "parent" and two["lineage"]["note"] is None
+    assert two["lineage"]["parent_data_hash"] == one["data"]["hash"]
+    assert two["lineage"]["parent_scores"] == one["eval"]
+    assert two["lineage"]["traces_since"] == one["lineage"]["traces_until"]
+    # the late trace the person accepted, and not the early one, the unconfirmed or the bad one
+    assert two["lineage"]["data"]["traces"] == {
+        "size": 1, "hash": data_hash(trace_examples([late], {late.trace_id: "up"}))}
+    assert two["lineage"]["data"]["bootstrapped"]["size"] == 3  # the traces first, then tasks
+    assert two["lineage"]["scores"] == {"heldout_ex": 2, "previous_heldout_ex": 1}
+    assert registered("poker_player").resolve() == Path(second["adapter"]).resolve()

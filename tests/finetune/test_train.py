@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from finetune.data import Example
-from finetune.train import CARD, TrainConfig, TrainError, encode, train
+from finetune.train import CARD, TrainConfig, TrainError, encode, parent_mismatch, train
 
 SMALL = "smollm2-135m"  # LoRA tests train the small model: fast, and enough to prove a point
 REPLY = "```python\nairlines.filter(_.carrier == 'AA')\n```"
@@ -51,6 +51,7 @@ def test_adapter_and_card_are_written(trained: Path) -> None:
     card = json.loads((trained / CARD).read_text())
     assert card["base_model"] == SMALL and card["data"]["size"] == 4
     assert card["training"]["steps"] == 12 and card["hyperparameters"]["rank"] == 8
+    assert card["lineage"] == {"parent": None, "weights": "fresh", "note": None}
     assert (trained / "adapter_config.json").is_file()
 
 
@@ -91,6 +92,55 @@ def test_reloaded_adapter_changes_generation(small_model: Path, trained: Path) -
     base, tuned = answer(None), answer(str(trained))
     assert base != tuned
     assert "airlines.filter" in tuned
+
+
+def _lora(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(folder / "adapter_model.safetensors")
+
+
+# lr 0 keeps the starting weights, so the saved adapter shows where training started; training
+# at all shows they were loaded trainable (an optimizer over no parameters raises).
+STILL = {"base": SMALL, "epochs": 1, "batch_size": 4, "lr": 0.0, "dev_fraction": 0.0}
+
+
+def test_training_goes_on_from_a_parent_that_fits(trained: Path, tmp_path: Path) -> None:
+    import torch
+
+    card = train(examples(), tmp_path / "child", TrainConfig(rank=8, alpha=16, **STILL),
+                 progress=False, parent=trained)
+    assert card["lineage"] == {"parent": str(trained), "weights": "parent", "note": None}
+    parent, child = _lora(trained), _lora(tmp_path / "child")
+    assert parent.keys() == child.keys()
+    assert all(torch.equal(parent[k], child[k]) for k in parent)
+    assert any(v.abs().sum() > 0 for k, v in child.items() if "lora_B" in k)
+
+
+def test_a_parent_that_does_not_fit_is_a_fresh_start_the_card_names(trained: Path,
+                                                                     tmp_path: Path) -> None:
+    card = train(examples(), tmp_path / "child", TrainConfig(rank=4, alpha=16, **STILL),
+                 progress=False, parent=trained)
+    lineage = card["lineage"]
+    assert lineage["parent"] == str(trained) and lineage["weights"] == "fresh"
+    assert "r=8, not 4" in lineage["note"]
+    lora_b = [v for k, v in _lora(tmp_path / "child").items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() == 0 for v in lora_b)  # peft's fresh start: zeros
+
+
+def test_parent_mismatch_names_what_differs(trained: Path, tmp_path: Path) -> None:
+    fits = TrainConfig(base=SMALL, rank=8, alpha=16)
+    assert parent_mismatch(trained, fits) is None
+    assert parent_mismatch(trained, TrainConfig(base=SMALL, rank=8, alpha=16,
+                                                target_modules=("q_proj",))) == (
+        "its target_modules=['k_proj', 'o_proj', 'q_proj', 'v_proj'], not ['q_proj']")
+    other = tmp_path / "other"
+    other.mkdir()
+    saved = json.loads((trained / "adapter_config.json").read_text())
+    (other / "adapter_config.json").write_text(json.dumps(
+        saved | {"base_model_name_or_path": "/models/another-model"}))
+    assert "another base model" in parent_mismatch(other, fits)
+    assert "cannot be read" in parent_mismatch(tmp_path / "missing", fits)
 
 
 def test_no_examples_is_a_clear_error(tmp_path: Path) -> None:
