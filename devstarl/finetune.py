@@ -82,6 +82,15 @@ def learn(
     max_examples: Annotated[int, typer.Option(help="Training examples at most.")] = 160,
     seed: Annotated[int, typer.Option(help="Seed for sampling, splits and training.")] = 0,
     base: Base = DEFAULT_MODEL,
+    preference: Annotated[bool, typer.Option(
+        "--preference/--no-preference",
+        help="After fine-tuning, a DPO step on pairs of a right and a wrong program for the "
+             "same prompt (from confirmed traces and the model's own drafts); kept only if it "
+             "scores higher than fine-tuning alone on the held-out tasks.")] = False,
+    max_pairs: Annotated[int, typer.Option(help="With --preference: pairs at most.")] = 32,
+    drafts: Annotated[int, typer.Option(
+        help="With --preference: training tasks the fine-tuned model drafts for pairs (0: "
+             "confirmed traces only).")] = 32,
 ) -> None:
     """One turn of the learning loop: bootstrap, fine-tune, compare with the current adapter on
     held-out tasks, and register the new adapter for the database if it wins.
@@ -95,14 +104,26 @@ def learn(
     from finetune.learn import learn as run
     from harness.tracking import start_run
 
+    defaults = LearnConfig()
     config = LearnConfig(n=n, max_examples=max_examples, seed=seed,
-                         train=replace(LearnConfig().train, base=base, epochs=epochs, seed=seed))
+                         train=replace(defaults.train, base=base, epochs=epochs, seed=seed),
+                         preference=preference,
+                         prefer=replace(defaults.prefer, max_pairs=max_pairs, drafts=drafts,
+                                        seed=seed))
     tracker = start_run("learn", asdict(config) | {"db": db})
     try:
         report = run(db, config, tracker)
     finally:
         tracker.finish()
     verdict = "registered" if report["registered"] else "not registered (no gain)"
+    if preference:
+        if report["preference_heldout_ex"] is None:
+            out.print(report["preference_note"])
+        else:
+            out.print(f"preference ({report['pairs']} pairs): held-out EX "
+                      f"{report['sft_heldout_ex']:.3f} after fine-tuning, "
+                      f"{report['preference_heldout_ex']:.3f} after DPO; "
+                      f"{'kept' if report['preference_kept'] else 'dropped (no gain)'}")
     out.print(f"{report['db']}: held-out EX {report['previous_heldout_ex']:.3f} -> "
               f"{report['adapter_heldout_ex']:.3f}; adapter {report['adapter']} {verdict}; "
               f"{report['total_s']:.0f} s in all")

@@ -2,6 +2,11 @@
 adapter on them (plus the database's hand-written training tasks and its confirmed traces),
 score old vs new on held-out bootstrapped tasks never trained on, register the new one if it wins.
 
+With `preference`, a DPO step follows SFT (`finetune.prefer`): on pairs of a right and a wrong
+program for the same prompt, from the turn's confirmed traces and the SFT model's own drafts of
+training tasks. Its adapter is scored on the same held-out tasks and becomes the turn's adapter
+only if it beats SFT's.
+
 A turn on a database that has a registered adapter goes on from it (its LoRA weights, when they
 fit the settings) and adds the traces recorded since it; the card's `lineage` names the parent,
 the data hashes per source, the trace window and the scores.
@@ -21,7 +26,7 @@ from typing import Any
 from agents.config import AgentConfig
 from agents.lm import LMConfig, make_lm
 from agents.registry import adapters_dir, register, registered, write_json
-from agents.traces import TraceStore
+from agents.traces import Trace, TraceStore
 from finetune.bootstrap import bootstrap
 from finetune.data import (
     TASK_SETS,
@@ -31,6 +36,15 @@ from finetune.data import (
     guard,
     task_examples,
     trace_examples,
+)
+from finetune.prefer import (
+    Pair,
+    PreferConfig,
+    dedupe_pairs,
+    draft_pairs,
+    prefer,
+    sample_drafts,
+    trace_pairs,
 )
 from finetune.train import CARD, TrainConfig, parent_mismatch, train
 from harness.evaluate import summarize
@@ -52,6 +66,10 @@ class LearnConfig:
     # A turn has ~10 CPU minutes of training: a high rate and small batches (more steps) are
     # what moved the reply loss there; 3e-4 with batches of 8 left it at 1.3 and EX at 0.
     train: TrainConfig = TrainConfig(epochs=2, lr=1e-3, batch_size=4)
+    preference: bool = field(default=False, metadata={
+        "help": "after SFT, a DPO step on pairs of right and wrong programs, kept only if it "
+                "scores higher on the held-out tasks"})
+    prefer: PreferConfig = PreferConfig()
 
 
 def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | None = None,
@@ -76,7 +94,8 @@ def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | No
     # parent read its own; a fresh start has learnt none of them.
     since = trace_cutoff(parent_card) if go_on else None
     until = datetime.now(UTC).isoformat()
-    examples, sources = gather(db.name, boot_train, since, until, config)
+    traces, ratings = recorded(db.name, since, until)
+    examples, sources = gather(db.name, boot_train, traces, ratings, config)
 
     adapter = new_adapter_folder(db.name)
     t0 = time.perf_counter()
@@ -85,42 +104,104 @@ def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | No
 
     old_ex = heldout_ex(heldout, parent, config)
     new_ex = heldout_ex(heldout, adapter, config)
-    wins = new_ex > old_ex
-    card["eval"] = {"heldout_ex": new_ex, "previous_heldout_ex": old_ex,
-                    "previous": str(parent) if parent else "base", "heldout_n": len(heldout)}
-    card["lineage"] |= {
-        "parent_data_hash": (parent_card.get("data") or {}).get("hash"),
-        "parent_scores": parent_card.get("eval") or None,
-        "data": sources,
-        "traces_since": since, "traces_until": until,
-        "scores": {"heldout_ex": new_ex, "previous_heldout_ex": old_ex},
-    }
-    write_json(adapter / CARD, card)  # whole or not at all
+    t0 = time.perf_counter()
+    preference, dpo = (prefer_step(adapter, new_ex, heldout, boot_train, traces, ratings,
+                                   config, tracker, progress) if config.preference
+                       else (off(), None))
+    preference_s = time.perf_counter() - t0
+    kept, kept_card, kept_ex = dpo if preference["preference_kept"] else (adapter, card, new_ex)
+
+    lineage = {"parent_data_hash": (parent_card.get("data") or {}).get("hash"),
+               "parent_scores": parent_card.get("eval") or None, "data": sources,
+               "traces_since": since, "traces_until": until}
+    for folder, its_card, ex in [(adapter, card, new_ex), *([dpo] if dpo else [])]:
+        its_card["eval"] = {"heldout_ex": ex, "previous_heldout_ex": old_ex,
+                            "previous": str(parent) if parent else "base",
+                            "heldout_n": len(heldout)}
+        if folder != adapter:  # the DPO adapter: what it was measured against
+            its_card["eval"]["sft_heldout_ex"] = new_ex
+        its_card["lineage"] = (its_card.get("lineage") or {}) | lineage | {
+            "scores": {"heldout_ex": ex, "previous_heldout_ex": old_ex}}
+        write_json(folder / CARD, its_card)  # whole or not at all
+    wins = kept_ex > old_ex
     if wins:
-        register(db.name, adapter, card["eval"])
+        register(db.name, kept, kept_card["eval"])
     report = {
-        "db": db.name, "adapter": str(adapter), "registered": wins,
+        "db": db.name, "adapter": str(kept), "registered": wins,
         "n_bootstrapped": len(tasks), "bootstrap_tried": found.tried,
         "bootstrap_s": round(bootstrap_s, 1), "examples": len(examples),
         "finetune_s": round(finetune_s, 1), "training": card["training"],
-        "heldout_n": len(heldout), "previous_heldout_ex": old_ex, "adapter_heldout_ex": new_ex,
+        "heldout_n": len(heldout), "previous_heldout_ex": old_ex, "adapter_heldout_ex": kept_ex,
+        "sft_adapter": str(adapter), "sft_heldout_ex": new_ex,
+        **preference, "preference_s": round(preference_s, 1),
         "total_s": round(time.perf_counter() - started, 1), "config": asdict(config),
-        "heldout": [t.to_dict() for t in heldout], "lineage": card["lineage"],
+        "heldout": [t.to_dict() for t in heldout], "lineage": kept_card["lineage"],
     }
     tracker.summary({k: v for k, v in report.items() if isinstance(v, int | float | bool)})
     return report
 
 
-def gather(db_name: str, boot_train: list[Task], since: str | None, until: str,
-           config: LearnConfig) -> tuple[list[Example], dict[str, dict[str, Any]]]:
-    """The turn's training examples (never a test-split one), and their size and hash per
-    source: bootstrapped tasks, hand-written tasks, confirmed traces recorded in (since, until].
+def prefer_step(sft: Path, sft_ex: float, heldout: list[Task], boot_train: list[Task],
+                traces: list[Trace], ratings: dict[str, str], config: LearnConfig,
+                tracker: Tracker, progress: bool
+                ) -> tuple[dict[str, Any], tuple[Path, dict[str, Any], float] | None]:
+    """The DPO step after SFT: its report fields, and its adapter, card and held-out EX (None
+    when there were too few pairs to run it)."""
+    pairs = preference_pairs(sft, boot_train, traces, ratings, config, progress)
+    info = off() | {"pairs": len(pairs), "pair_sources": {
+        "traces": sum(p.source.startswith("trace:") for p in pairs),
+        "drafts": sum(p.source.startswith("task:") for p in pairs)}, "preference_note": None}
+    if len(pairs) < config.prefer.min_pairs:
+        info["preference_note"] = (f"no DPO step: {len(pairs)} preference "
+                                   f"pair{'' if len(pairs) == 1 else 's'}, fewer than "
+                                   f"{config.prefer.min_pairs}")
+        return info, None
+    folder = beside(sft, "dpo")
+    card = prefer(pairs, sft, folder, config.train.base, config.prefer, tracker, progress)
+    ex = heldout_ex(heldout, folder, config)
+    # Only a strict gain keeps it: a tie is no evidence DPO helped.
+    info |= {"preference_adapter": str(folder), "preference_heldout_ex": ex,
+             "preference_kept": ex > sft_ex}
+    return info, (folder, card, ex)
+
+
+def preference_pairs(sft: Path, boot_train: list[Task], traces: list[Trace],
+                     ratings: dict[str, str], config: LearnConfig, progress: bool) -> list[Pair]:
+    """The turn's confirmed traces' pairs first (what real use got wrong), then pairs from the
+    SFT model's own drafts of training tasks, when there is room for more; `max_pairs` at most.
     """
+    limit = config.prefer.max_pairs
+    pairs = trace_pairs(traces, ratings)
+    if len(pairs) < limit and config.prefer.drafts:
+        drafts = sample_drafts(boot_train, eval_lm_config(sft, config), config.prefer.drafts,
+                               progress)
+        pairs += draft_pairs(boot_train, drafts)
+    return dedupe_pairs(pairs)[:limit]
+
+
+def off() -> dict[str, Any]:
+    return {"pairs": None, "pair_sources": None, "preference_adapter": None,
+            "preference_heldout_ex": None, "preference_kept": False,
+            "preference_note": "preference tuning off"}
+
+
+def recorded(db_name: str, since: str | None, until: str
+             ) -> tuple[list[Trace], dict[str, str]]:
+    """The database's verified traces recorded in (since, until], and the latest verdict on
+    each rated one."""
     store = TraceStore()
     traces = [t for t in store.iter(db=db_name, verified=True, since=since)
               if t.created_at <= until]
+    return traces, store.ratings(db_name)
+
+
+def gather(db_name: str, boot_train: list[Task], traces: list[Trace], ratings: dict[str, str],
+           config: LearnConfig) -> tuple[list[Example], dict[str, dict[str, Any]]]:
+    """The turn's training examples (never a test-split one), and their size and hash per
+    source: bootstrapped tasks, hand-written tasks, confirmed traces (`recorded`).
+    """
     task_ex = task_examples(boot_train + hand_written(db_name), EVAL_AGENT)
-    trace_ex = trace_examples(traces, store.ratings(db_name))
+    trace_ex = trace_examples(traces, ratings)
     guard(task_ex + trace_ex, {t.trace_id: t.task_id for t in traces})
     random.Random(config.seed).shuffle(task_ex)
     # Confirmed traces come first (the newest, up to half the examples): they are few, and
@@ -163,6 +244,16 @@ def new_adapter_folder(db_name: str) -> Path:
     return folder
 
 
+def beside(adapter: Path, kind: str) -> Path:
+    """A new folder beside `adapter` for another adapter of the same turn, never an existing one.
+    """
+    folder, n = adapter.with_name(f"{adapter.name}-{kind}"), 1
+    while folder.exists() or folder.with_name(folder.name + ".training").exists():
+        n += 1
+        folder = adapter.with_name(f"{adapter.name}-{kind}{n}")
+    return folder
+
+
 def hand_written(db_name: str) -> list[Task]:
     """The project's hand-written tasks over this database (test splits are dropped later)."""
     names: dict[str, str] = {}
@@ -179,11 +270,16 @@ def hand_written(db_name: str) -> list[Task]:
 def heldout_ex(tasks: list[Task], adapter: Path | None, config: LearnConfig,
                agent_config: AgentConfig = EVAL_AGENT) -> float:
     """EX of one pass of the agent with `adapter` (None: the base model) over `tasks`."""
-    lm_config = LMConfig(model=config.train.base, adapter=str(adapter) if adapter else None,
-                         cache=False, max_tokens=config.eval_max_tokens,
-                         seed=config.seed).validate()
+    lm_config = eval_lm_config(adapter, config)
     with tempfile.TemporaryDirectory() as tmp:
         results = synthesize(tasks, Path(tmp) / "results.jsonl", make_lm(lm_config), lm_config,
                              agent_config, SynthConfig(), store=TraceStore(Path(tmp) / "t.db"),
                              progress=False, program="none")  # the model alone, no demos
     return summarize(results)["overall"]["ex"] or 0.0
+
+
+def eval_lm_config(adapter: Path | None, config: LearnConfig) -> LMConfig:
+    """The model with `adapter` (None: the base) as a turn scores and samples it: greedy,
+    uncached, replies cut at `eval_max_tokens`."""
+    return LMConfig(model=config.train.base, adapter=str(adapter) if adapter else None,
+                    cache=False, max_tokens=config.eval_max_tokens, seed=config.seed).validate()

@@ -29,7 +29,7 @@ from harness.tracking import NullTracker, Tracker
 from tools.errors import DevstarlError
 
 CARD = "adapter_card.json"
-_PEFT_NOISE = r"`is_gradient_checkpointing` is deprecated"  # peft 0.21 on transformers 5
+PEFT_NOISE = r"`is_gradient_checkpointing` is deprecated"  # peft 0.21 on transformers 5
 
 
 class TrainError(DevstarlError):
@@ -156,7 +156,7 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")
     why_fresh = parent_mismatch(parent, config) if parent is not None else None
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", _PEFT_NOISE, FutureWarning)
+        warnings.filterwarnings("ignore", PEFT_NOISE, FutureWarning)
         if parent is not None and why_fresh is None:
             model = PeftModel.from_pretrained(model, parent, is_trainable=True)
         else:
@@ -191,7 +191,7 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
         tracker.log({"dev/loss": dev_loss, "train/epoch": epoch + 1})
         if dev_loss < best - 1e-4:
             best, stale = dev_loss, 0
-            _save(staging, out_dir, lambda: model.save_pretrained(staging))
+            save_staged(staging, out_dir, lambda: model.save_pretrained(staging))
         else:
             stale += 1
             if stale >= config.patience:
@@ -216,14 +216,14 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
         "eval": {},
         "created_at": datetime.now(UTC).isoformat(),
     }
-    _save(staging, out_dir, lambda: (staging / CARD).write_text(json.dumps(card, indent=2) + "\n"),
-          fresh=False)
+    text = json.dumps(card, indent=2) + "\n"
+    save_staged(staging, out_dir, lambda: (staging / CARD).write_text(text), fresh=False)
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return card
 
 
-def _save(staging: Path, out_dir: Path, write: Any, fresh: bool = True) -> None:
+def save_staged(staging: Path, out_dir: Path, write: Any, fresh: bool = True) -> None:
     """Write into the staging folder; on a full disk (or any OSError) drop it whole, so no
     half-written adapter is ever at `out_dir` to be registered."""
     try:

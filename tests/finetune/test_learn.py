@@ -15,7 +15,9 @@ from agents.registry import registered
 from agents.traces import Step, Trace, TraceStore
 from finetune.data import data_hash, trace_examples
 from finetune.learn import LearnConfig, learn
+from finetune.prefer import PreferConfig
 from finetune.train import CARD, TrainConfig
+from tools.records import ToolResult
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +90,69 @@ def test_a_second_turn_goes_on_from_the_first_with_the_traces_since(
     assert two["lineage"]["data"]["bootstrapped"]["size"] == 3  # the traces first, then tasks
     assert two["lineage"]["scores"] == {"heldout_ex": 2, "previous_heldout_ex": 1}
     assert registered("poker_player").resolve() == Path(second["adapter"]).resolve()
+
+
+def failed_then_fixed(question: str) -> Trace:
+    """A confirmed run whose draft did not compile: one preference pair."""
+    broken = ToolResult(ok=False, kind="compile_error", error="SyntaxError").to_dict()
+    return Trace(question=question, db="poker_player", schema_hash="h", model="m",
+                 config_hash="c", final_code="poker_player.count()", verified=True,
+                 correct=True,
+                 steps=[Step("draft", outputs={"code": "poker_player.count(("},
+                             messages=[{"role": "user", "content": question}]),
+                        Step("compile", inputs={"code": "poker_player.count(("},
+                             tool_result=broken)])
+
+
+def preference_turn(small_model: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
+                    traces: int, dpo_ex: float) -> dict:
+    """One turn with preference tuning on a data folder of its own holding `traces` runs that
+    each give one pair; held-out EX is 0 for the base, 0.5 for SFT and `dpo_ex` for DPO."""
+    monkeypatch.setenv("DEVSTARL_HOME", str(home))
+    (home / "models").mkdir(parents=True)
+    (home / "models" / "smollm2-135m").symlink_to(small_model)
+    monkeypatch.setattr(finetune.learn, "heldout_ex", lambda tasks, adapter, config: 0.0
+                        if adapter is None else dpo_ex if Path(adapter).name.endswith("-dpo")
+                        else 0.5)
+    store = TraceStore()
+    for i in range(traces):
+        store.append(failed_then_fixed(f"How many poker players, case {i}?"))
+    # Two examples (a short trace, one task): one small SFT step; SFT is not the subject here.
+    config = LearnConfig(n=12, heldout=0.25, max_examples=2, preference=True,
+                         train=TrainConfig(base="smollm2-135m", epochs=1, batch_size=4, lr=1e-3),
+                         prefer=PreferConfig(drafts=0, batch_size=4))  # one DPO step
+    return learn("poker_player", config, progress=False)
+
+
+@pytest.mark.parametrize("dpo_ex", [0.75, 0.5], ids=["dpo-wins", "dpo-ties"])
+def test_preference_keeps_the_dpo_adapter_only_when_it_wins(
+        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        dpo_ex: float) -> None:
+    report = preference_turn(small_model, tmp_path / "home", monkeypatch, 4, dpo_ex)
+    wins = dpo_ex > 0.5  # strictly: a tie keeps SFT's adapter
+
+    assert report["pairs"] == 4 and report["pair_sources"] == {"traces": 4, "drafts": 0}
+    assert report["sft_heldout_ex"] == 0.5 and report["preference_heldout_ex"] == dpo_ex
+    assert report["preference_kept"] is wins and report["preference_note"] is None
+    sft, dpo = Path(report["sft_adapter"]), Path(report["preference_adapter"])
+    assert dpo.parent == sft.parent and dpo != sft
+    kept = dpo if wins else sft
+    assert Path(report["adapter"]) == kept and report["adapter_heldout_ex"] == max(0.5, dpo_ex)
+    assert report["registered"] and registered("poker_player").resolve() == kept.resolve()
+    card = json.loads((dpo / CARD).read_text())
+    assert card["eval"]["heldout_ex"] == dpo_ex and card["eval"]["sft_heldout_ex"] == 0.5
+    assert card["preference"]["pairs"] == 4 and card["preference"]["steps"] == 1
+    assert card["lineage"]["traces_until"] == report["lineage"]["traces_until"]
+    assert json.loads((sft / CARD).read_text())["eval"]["heldout_ex"] == 0.5
+    assert not [p for p in sft.parent.iterdir() if p.name.endswith(".training")]
+
+
+def test_preference_with_too_few_pairs_skips_the_step_and_says_so(
+        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = preference_turn(small_model, tmp_path / "home", monkeypatch, 1, 1.0)
+    assert report["pairs"] == 1 and report["preference_heldout_ex"] is None
+    assert report["preference_note"] == "no DPO step: 1 preference pair, fewer than 4"
+    assert not report["preference_kept"] and report["preference_adapter"] is None
+    assert report["adapter"] == report["sft_adapter"] and report["adapter_heldout_ex"] == 0.5
+    assert [p.name for p in Path(report["adapter"]).parent.iterdir()] == [
+        Path(report["adapter"]).name]  # no DPO adapter was made
