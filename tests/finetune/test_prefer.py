@@ -5,7 +5,6 @@ not at all."""
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 from dataclasses import replace
@@ -28,6 +27,7 @@ from finetune.prefer import (
 from finetune.train import CARD, TrainConfig, TrainError, train
 from harness.tasks import Task, load_tasks
 from tests.agents.fakes import scripted_server
+from tests.finetune.disk import fill_disk_on_save
 from tools.records import ToolResult
 
 SMALL = "smollm2-135m"
@@ -227,14 +227,7 @@ def test_pairs_longer_than_allowed_are_skipped(sft: Path, tmp_path: Path) -> Non
 
 def test_a_full_disk_leaves_no_adapter_behind(sft: Path, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from peft import PeftModel
-
-    def fills_the_disk(self, folder, **kwargs) -> None:  # noqa: ANN001, ARG001
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / "adapter_model.safetensors").write_bytes(b"half")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(PeftModel, "save_pretrained", fills_the_disk)
+    fill_disk_on_save(monkeypatch)
     out = tmp_path / "adapters" / "full"
     with pytest.raises(TrainError) as caught:
         prefer(tiny_pairs()[:1], sft, out, SMALL, PreferConfig(batch_size=1), progress=False)

@@ -12,6 +12,7 @@ import pytest
 
 from finetune.data import Example
 from finetune.train import CARD, TrainConfig, TrainError, encode, parent_mismatch, train
+from tests.finetune.disk import fill_disk_on_save
 
 SMALL = "smollm2-135m"  # LoRA tests train the small model: fast, and enough to prove a point
 REPLY = "```python\nairlines.filter(_.carrier == 'AA')\n```"
@@ -150,16 +151,7 @@ def test_no_examples_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_full_disk_leaves_no_adapter_behind(small_model: Path, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import errno
-
-    from peft import PeftModel
-
-    def fills_the_disk(self, folder, **kwargs) -> None:  # noqa: ANN001, ARG001
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / "adapter_model.safetensors").write_bytes(b"half")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(PeftModel, "save_pretrained", fills_the_disk)
+    fill_disk_on_save(monkeypatch)
     out = tmp_path / "adapters" / "full"
     config = TrainConfig(base=SMALL, epochs=1, batch_size=4, dev_fraction=0.0)
     with pytest.raises(TrainError) as caught:
