@@ -71,10 +71,10 @@ class LMConfig:
     runtime: str = field(
         default="auto",
         metadata={"help": "Local runtime: llama.cpp (the model's 4-bit GGUF; needs "
-                          "llama-cpp-python, `./setup.sh --llama`), transformers (the "
-                          "reference, and the one that applies adapters), or auto: llama.cpp "
-                          "on a CPU when it is installed, the model has a GGUF and no adapter "
-                          "is asked for, else transformers."},
+                          "llama-cpp-python, `./setup.sh --llama`; an adapter is converted to "
+                          "its LoRA format), transformers (the reference, with peft), or auto: "
+                          "llama.cpp on a CPU when it is installed, the model has a GGUF and "
+                          "the adapter, if any, converts, else transformers."},
     )
     num_threads: int | None = field(
         default=None,
@@ -139,8 +139,6 @@ class LMConfig:
             _fail(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
         if self.runtime not in RUNTIMES:
             _fail(f"runtime must be one of {', '.join(RUNTIMES)}, not {self.runtime!r}")
-        if self.runtime == "llama.cpp" and self.adapter is not None:
-            _fail("runtime llama.cpp takes no peft adapter; use runtime transformers (or auto)")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             _fail(f"device must be cpu, cuda, cuda:N or mps, not {self.device!r}")
         if self.num_threads is not None:

@@ -7,8 +7,8 @@ DSPy owns caching, retries and candidate fan-out: for `n > 1` it calls `complete
 the same request, so each sampled call draws the next seed of a sequence (see `LMConfig.seed`)
 and the candidates differ. The model loads once per engine, lazily on the first call (or
 `load()`), and one lock serializes generation, so concurrent callers take turns.
-Runtimes: `agents.lm.transformers_engine` (the reference, with adapters) and
-`agents.lm.llamacpp` (the GGUF).
+Runtimes: `agents.lm.transformers_engine` (the reference, adapters through peft) and
+`agents.lm.llamacpp` (the GGUF, adapters converted by `agents.lm.lora_gguf`).
 """
 
 from __future__ import annotations

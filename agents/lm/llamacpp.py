@@ -13,6 +13,12 @@ instructions and the database's tables come first in every prompt. So after each
 state is saved in a bounded RAM cache (`llama_cpp.LlamaRAMCache`, least recently used out
 first), and a call starts from the saved state with the longest common prefix; llama.cpp then
 prefills only the rest. Reused tokens are counted in `GenerationStats.cached_prompt_tokens`.
+Saved states are per engine, and an engine has one adapter for its life, so a state is never
+reused under another adapter.
+
+A peft LoRA adapter is converted once to llama.cpp's GGUF LoRA format (`agents.lm.lora_gguf`,
+cached in the data folder) and applied at scale alpha/rank, as peft applies it, on top of the
+quantized weights; it is not merged, so the base GGUF stays shared (memory-mapped).
 
 `llama-cpp-python` has no binary wheel on the package index; `./setup.sh --llama` builds it.
 """
@@ -34,6 +40,7 @@ from agents.lm.chat import one_line
 from agents.lm.config import LMConfig, LMConfigError, LMUnavailable
 from agents.lm.decoding import Decode, Watcher, looping
 from agents.lm.engine import GenerationStats, LocalEngine, engine_name
+from agents.lm.lora_gguf import AdapterNotConvertible, check, convert
 from agents.lm.quiet import quiet_progress
 from agents.lm.transformers_engine import MODEL_DEFAULTS, TransformersEngine
 
@@ -68,17 +75,15 @@ def gguf_file(folder: Path) -> Path | None:
 def choose_runtime(config: LMConfig) -> str:
     """'llama.cpp' or 'transformers' for a local `config` (runtime 'auto' decided here).
 
-    auto takes llama.cpp on a CPU when it is installed, the model folder has a GGUF and no
-    adapter is asked for (adapters are trained and applied with peft). An explicit
-    'llama.cpp' that cannot work is an error, never a silent fallback.
+    auto takes llama.cpp on a CPU when it is installed, the model folder has a GGUF and the
+    adapter, if any, converts to llama.cpp's LoRA format. An explicit 'llama.cpp' that cannot
+    work is an error, never a silent fallback.
     """
     if config.runtime == "transformers":
         return "transformers"
     folder = resolve_model(config.model)
     error, problem = LMConfigError, None
-    if config.adapter is not None:
-        problem = "it takes no peft adapter (use runtime transformers for adapters)"
-    elif config.device != "cpu":
+    if config.device != "cpu":
         problem = f"DevStarL runs it on the CPU only, not {config.device}"
     elif gguf_file(folder) is None:
         problem = f"{folder} has no GGUF file"
@@ -88,6 +93,11 @@ def choose_runtime(config: LMConfig) -> str:
         error, problem = LMUnavailable, (
             "llama-cpp-python was built with llama.cpp's AMX kernels, which crash on Q4_K "
             "models; `./setup.sh --llama` rebuilds it without them (about 6 minutes)")
+    elif config.adapter is not None:
+        try:
+            check(config.adapter, folder)
+        except AdapterNotConvertible as e:
+            error, problem = AdapterNotConvertible, str(e)
     if problem is None:
         return "llama.cpp"
     if config.runtime == "llama.cpp":
@@ -121,16 +131,22 @@ class LlamaCppEngine(LocalEngine):
         try:
             from llama_cpp import Llama
 
+            lora = convert(cfg.adapter, folder) if cfg.adapter is not None else None
             with quiet_progress():
                 tokenizer = AutoTokenizer.from_pretrained(folder)
             threads = cfg.num_threads or len(os.sched_getaffinity(0))  # its default is half
             trained = _json(folder / "config.json").get("max_position_embeddings") or CONTEXT
             model = Llama(model_path=str(gguf), n_ctx=min(CONTEXT, trained), n_threads=threads,
                           n_threads_batch=threads, seed=cfg.seed, verbose=False)
+            if lora is not None:
+                _apply_lora(model, lora)
         except ImportError as e:
             raise LMUnavailable(f"llama-cpp-python is not installed: {BUILD_HINT}") from e
+        except AdapterNotConvertible:
+            raise
         except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
-            raise LMUnavailable(f"cannot load {gguf} with llama.cpp: {one_line(e)}") from e
+            what = f"{gguf}" + (f" with adapter {cfg.adapter}" if cfg.adapter else "")
+            raise LMUnavailable(f"cannot load {what} with llama.cpp: {one_line(e)}") from e
         declared = _json(folder / "generation_config.json")
         eos = declared.get("eos_token_id")
         eos = set(eos) if isinstance(eos, list) else {eos}
@@ -214,6 +230,22 @@ class LlamaCppEngine(LocalEngine):
                 model.load_state(state)
                 live = saved
         return min(live, len(ids) - 1)  # the last prompt token is always decoded again
+
+
+def _apply_lora(model: Any, path: Path) -> None:
+    """Apply the GGUF LoRA at `path` to `model`'s context at scale 1 (llama.cpp multiplies by
+    alpha/rank). Not `Llama(lora_path=...)`: that turns off memory-mapping the base weights.
+    llama.cpp frees the adapter with the model."""
+    import ctypes
+
+    import llama_cpp
+
+    adapter = llama_cpp.llama_adapter_lora_init(model.model, str(path).encode())
+    if not adapter:
+        raise RuntimeError(f"llama.cpp cannot load the LoRA {path}")
+    adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+    if llama_cpp.llama_set_adapters_lora(model.ctx, adapters, 1, (ctypes.c_float * 1)(1.0)):
+        raise RuntimeError(f"llama.cpp cannot apply the LoRA {path}")
 
 
 def _json(path: Path) -> dict[str, Any]:

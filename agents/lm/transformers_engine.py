@@ -1,5 +1,5 @@
 """The transformers runtime: a Hugging Face causal LM (+ a peft adapter, merged) in this process.
-The reference runtime, and the one that applies adapters; its weights load in
+The reference runtime (adapters applied with peft itself); its weights load in
 `LMConfig.resolved_dtype()`."""
 
 from __future__ import annotations

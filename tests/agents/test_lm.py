@@ -318,9 +318,9 @@ def tiny_adapter(small_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.mark.slow
 def test_adapter_changes_greedy_output(small_model: Path, tiny_adapter: Path) -> None:
     lm = make_lm(LMConfig(model=SMALL, runtime="transformers", cache=False, max_tokens=16))
-    tuned = make_lm(LMConfig(model=SMALL, adapter=str(tiny_adapter), cache=False,
-                             max_tokens=16))
-    assert not isinstance(local_engine(tuned), LlamaCppEngine)  # auto: adapters need peft
+    tuned = make_lm(LMConfig(model=SMALL, adapter=str(tiny_adapter), runtime="transformers",
+                             cache=False, max_tokens=16))
+    assert isinstance(local_engine(tuned), TransformersEngine)  # llama.cpp: test_lora_gguf.py
     assert tuned.model.startswith(f"local/{SMALL}+tiny-lora@{DTYPE}-") and tuned.model != lm.model
     base_before = ask(lm, POEM).text
     [with_adapter] = tuned(POEM)
@@ -527,12 +527,18 @@ def test_setup_builds_llama_cpp_without_the_amx_kernels() -> None:
     assert not amx_build()
 
 
-def test_llama_cpp_refuses_an_adapter_in_the_config(tmp_path: Path) -> None:
+def test_llama_cpp_refuses_an_adapter_it_cannot_convert(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import agents.lm.llamacpp as llamacpp
+
+    monkeypatch.setattr(llamacpp, "installed", lambda: True)
+    monkeypatch.setattr(llamacpp, "amx_build", lambda: False)
     (tmp_path / "lora").mkdir()
-    (tmp_path / "lora" / "adapter_config.json").write_text("{}")
-    with pytest.raises(LMConfigError, match="runtime llama.cpp takes no peft adapter"):
-        LMConfig(model=str(gguf_folder(tmp_path)), runtime="llama.cpp",
-                 adapter=str(tmp_path / "lora")).validate()
+    (tmp_path / "lora" / "adapter_config.json").write_text('{"lora_alpha": 8, "use_dora": true}')
+    config = LMConfig(model=str(gguf_folder(tmp_path)), runtime="llama.cpp",
+                      adapter=str(tmp_path / "lora")).validate()  # valid: it may convert
+    with pytest.raises(LMConfigError, match=r"runtime llama\.cpp: adapter .* it uses DoRA"):
+        make_lm(config)
     with pytest.raises(LMConfigError, match="runtime must be one of"):
         LMConfig(runtime="onnx").validate()
 
