@@ -43,7 +43,7 @@ def finetune(
     """Fine-tune a LoRA adapter on verified programs; writes the peft files and an adapter card."""
     from agents.config import AgentConfig
     from agents.traces import TraceStore
-    from finetune.data import dedupe, guard, task_examples, trace_examples
+    from finetune.data import dedupe, guard, task_examples, trace_examples, training_traces
     from finetune.train import TrainConfig, TrainError, train
     from harness.tasks import load_tasks
     from harness.tracking import start_run
@@ -56,7 +56,7 @@ def finetune(
     trace_ids: dict[str, str | None] = {}
     if from_traces:
         store = TraceStore()
-        traces = list(store.iter(db=db, verified=True))
+        traces = training_traces(store.iter(db=db, verified=True))
         trace_ids = {t.trace_id: t.task_id for t in traces}
         examples += trace_examples(traces, store.ratings(db))
     if not examples:
@@ -77,9 +77,11 @@ def finetune(
 def learn(
     db: Annotated[str, typer.Option("--db", help="'demo', a sample database's name, a DuckDB "
                                                  "file or an Ibis URL.")] = "demo",
-    n: Annotated[int, typer.Option("-n", help="Bootstrapped tasks to draw.")] = 300,
+    n: Annotated[int, typer.Option("-n", help="Bootstrapped tasks to draw.")] = 200,
     epochs: Annotated[int, typer.Option(help="Most passes over the data.")] = 2,
     max_examples: Annotated[int, typer.Option(help="Training examples at most.")] = 160,
+    train_seconds: Annotated[float, typer.Option(
+        help="Stop fine-tuning after about this long (0: no limit).")] = 420.0,
     seed: Annotated[int, typer.Option(help="Seed for sampling, splits and training.")] = 0,
     base: Base = DEFAULT_MODEL,
     preference: Annotated[bool, typer.Option(
@@ -91,12 +93,15 @@ def learn(
     drafts: Annotated[int, typer.Option(
         help="With --preference: training tasks the fine-tuned model drafts for pairs (0: "
              "confirmed traces only).")] = 32,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Go on with this database's turn that was stopped, from the phase it "
+                         "was in (same settings).")] = False,
 ) -> None:
     """One turn of the learning loop: bootstrap, fine-tune, compare with the current adapter on
     held-out tasks, and register the new adapter for the database if it wins.
 
     Ctrl-C or SIGTERM stops it within seconds (exit status 130 or 143); an adapter is
-    registered whole or not at all."""
+    registered whole or not at all, and `--resume` goes on from the phase it was in."""
     # The adapter is written to a staging folder and renamed, the registry replaced atomically:
     # stopping anywhere leaves the registry as it was or fully updated (tools.stopping).
     stop_on_signals()
@@ -106,13 +111,14 @@ def learn(
 
     defaults = LearnConfig()
     config = LearnConfig(n=n, max_examples=max_examples, seed=seed,
-                         train=replace(defaults.train, base=base, epochs=epochs, seed=seed),
+                         train=replace(defaults.train, base=base, epochs=epochs, seed=seed,
+                                       max_seconds=train_seconds),
                          preference=preference,
                          prefer=replace(defaults.prefer, max_pairs=max_pairs, drafts=drafts,
                                         seed=seed))
     tracker = start_run("learn", asdict(config) | {"db": db})
     try:
-        report = run(db, config, tracker)
+        report = run(db, config, tracker, resume=resume)
     finally:
         tracker.finish()
     verdict = "registered" if report["registered"] else "not registered (no gain)"

@@ -113,6 +113,14 @@ def agreed(trace: Trace) -> int:
     return sum(1 for result in results.values() if result == results[final])
 
 
+def training_traces(traces: Iterable[Trace]) -> list[Trace]:
+    """The traces that may teach: not those of a test-split task, by id or by question (a
+    benchmark run over the test split records its traces like any other run)."""
+    ids, questions = held_out()
+    return [t for t in traces
+            if t.task_id not in ids and normalize(t.question) not in questions]
+
+
 def trace_examples(traces: Iterable[Trace], ratings: Mapping[str, str] | None = None
                    ) -> list[Example]:
     """From confirmed traces (`confirmed`; `ratings` holds each rated trace's latest verdict):

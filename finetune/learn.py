@@ -36,6 +36,7 @@ from finetune.data import (
     guard,
     task_examples,
     trace_examples,
+    training_traces,
 )
 from finetune.prefer import (
     Pair,
@@ -47,6 +48,7 @@ from finetune.prefer import (
     trace_pairs,
 )
 from finetune.train import CARD, TrainConfig, parent_mismatch, train
+from finetune.turn import Turn
 from harness.evaluate import summarize
 from harness.synth import SynthConfig, synthesize
 from harness.tasks import Task, load_tasks, resolve_db
@@ -58,14 +60,17 @@ EVAL_AGENT = AgentConfig(rounds=0, candidates=1)
 
 @dataclass(frozen=True)
 class LearnConfig:
-    n: int = field(default=300, metadata={"help": "bootstrapped tasks to draw"})
+    # A turn aims at 15 minutes on a 2-core CPU with the 0.5B: about 1 to bootstrap, 7 to
+    # train (the time budget below), the rest to score parent and adapter on the held-out
+    # tasks (llama.cpp, adapters included). Larger machines raise `train.max_seconds`.
+    n: int = field(default=200, metadata={"help": "bootstrapped tasks to draw"})
     heldout: float = field(default=0.15, metadata={"help": "share of them held out for eval"})
     max_examples: int = field(default=160, metadata={"help": "training examples at most"})
     eval_max_tokens: int = field(default=160, metadata={"help": "reply tokens during eval"})
     seed: int = 0
-    # A turn has ~10 CPU minutes of training: a high rate and small batches (more steps) are
-    # what moved the reply loss there; 3e-4 with batches of 8 left it at 1.3 and EX at 0.
-    train: TrainConfig = TrainConfig(epochs=2, lr=1e-3, batch_size=4)
+    # A high rate and small batches (more steps) are what moved the reply loss in a short
+    # turn; 3e-4 with batches of 8 left it at 1.3 and EX at 0 (SmolLM2-135M).
+    train: TrainConfig = TrainConfig(epochs=2, lr=1e-3, batch_size=4, max_seconds=420)
     preference: bool = field(default=False, metadata={
         "help": "after SFT, a DPO step on pairs of right and wrong programs, kept only if it "
                 "scores higher on the held-out tasks"})
@@ -73,42 +78,53 @@ class LearnConfig:
 
 
 def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | None = None,
-          progress: bool = True) -> dict[str, Any]:
-    """The whole turn; returns a report (times, sizes, scores, whether it was registered)."""
+          progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """The whole turn; returns a report (times, sizes, scores, whether it was registered).
+    With `resume`, the database's unfinished turn goes on from its running phase
+    (`finetune.turn`); it must have been begun with the same settings."""
     config = config or LearnConfig()
     tracker = tracker or NullTracker()
     started = time.perf_counter()
     db = resolve_db(db_name)
-
-    found = bootstrap(db, n=config.n, seed=config.seed, db_name=db_name, progress=progress)
-    bootstrap_s = time.perf_counter() - started
-    tasks = [Task.from_dict(t) for t in found.tasks]
-    random.Random(config.seed).shuffle(tasks)
-    n_held = max(1, round(len(tasks) * config.heldout))
-    heldout, boot_train = tasks[:n_held], tasks[n_held:]
-
-    parent = registered(db.name)
+    if resume:
+        turn = Turn.resume(db.name, config, progress)
+    else:
+        parent = registered(db.name)
+        go_on = parent is not None and parent_mismatch(parent, config.train) is None
+        # Training that goes on from the parent's weights adds only the traces recorded since
+        # the parent read its own; a fresh start has learnt none of them.
+        turn = Turn.begin(db.name, config, {
+            "parent": str(parent) if parent else None,
+            "since": trace_cutoff(read_card(parent)) if go_on else None,
+            "until": datetime.now(UTC).isoformat(),
+            "adapter": str(new_adapter_folder(db.name))}, progress)
+    parent = Path(turn.state["parent"]) if turn.state["parent"] else None
+    since, until = turn.state["since"], turn.state["until"]
+    adapter = Path(turn.state["adapter"])
     parent_card = read_card(parent)
-    go_on = parent is not None and parent_mismatch(parent, config.train) is None
-    # Training that goes on from the parent's weights adds only the traces recorded since the
-    # parent read its own; a fresh start has learnt none of them.
-    since = trace_cutoff(parent_card) if go_on else None
-    until = datetime.now(UTC).isoformat()
+    phases = 5 if config.preference else 4
+
+    found = turn.phase("bootstrap", 1, phases,
+                       lambda: bootstrap_split(db, db_name, config, progress))
+    heldout = [Task.from_dict(t) for t in found["heldout"]]
+    boot_train = [Task.from_dict(t) for t in found["train"]]
     traces, ratings = recorded(db.name, since, until)
     examples, sources = gather(db.name, boot_train, traces, ratings, config)
 
-    adapter = new_adapter_folder(db.name)
-    t0 = time.perf_counter()
-    card = train(examples, adapter, config.train, tracker, progress, parent=parent)
-    finetune_s = time.perf_counter() - t0
-
-    old_ex = heldout_ex(heldout, parent, config)
-    new_ex = heldout_ex(heldout, adapter, config)
-    t0 = time.perf_counter()
-    preference, dpo = (prefer_step(adapter, new_ex, heldout, boot_train, traces, ratings,
-                                   config, tracker, progress) if config.preference
-                       else (off(), None))
-    preference_s = time.perf_counter() - t0
+    trained = turn.phase("fine-tuning", 2, phases, lambda: {"card": train(
+        examples, adapter, config.train, tracker, progress, parent=parent)})
+    card = trained["card"]
+    old_ex = turn.phase("scoring the parent", 3, phases, lambda: {"ex": heldout_ex(
+        heldout, parent, config, out=turn.folder / "parent.jsonl", progress=progress)})["ex"]
+    new_ex = turn.phase("scoring the adapter", 4, phases, lambda: {"ex": heldout_ex(
+        heldout, adapter, config, out=turn.folder / "adapter.jsonl", progress=progress)})["ex"]
+    if config.preference:
+        step = turn.phase("preference", 5, phases, lambda: prefer_step(
+            adapter, new_ex, heldout, boot_train, traces, ratings, config, tracker, progress))
+        preference = step["info"]
+        dpo = (Path(step["dpo"]), step["dpo_card"], step["dpo_ex"]) if step["dpo"] else None
+    else:
+        preference, dpo = off(), None
     kept, kept_card, kept_ex = dpo if preference["preference_kept"] else (adapter, card, new_ex)
 
     lineage = {"parent_data_hash": (parent_card.get("data") or {}).get("hash"),
@@ -126,27 +142,43 @@ def learn(db_name: str, config: LearnConfig | None = None, tracker: Tracker | No
     wins = kept_ex > old_ex
     if wins:
         register(db.name, kept, kept_card["eval"])
+    times = {name: p["seconds"] for name, p in turn.state["phases"].items()}
     report = {
         "db": db.name, "adapter": str(kept), "registered": wins,
-        "n_bootstrapped": len(tasks), "bootstrap_tried": found.tried,
-        "bootstrap_s": round(bootstrap_s, 1), "examples": len(examples),
-        "finetune_s": round(finetune_s, 1), "training": card["training"],
+        "parent": str(parent) if parent else None,
+        "n_bootstrapped": len(heldout) + len(boot_train), "bootstrap_tried": found["tried"],
+        "bootstrap_s": times["bootstrap"], "examples": len(examples),
+        "finetune_s": times["fine-tuning"], "training": card["training"],
         "heldout_n": len(heldout), "previous_heldout_ex": old_ex, "adapter_heldout_ex": kept_ex,
         "sft_adapter": str(adapter), "sft_heldout_ex": new_ex,
-        **preference, "preference_s": round(preference_s, 1),
-        "total_s": round(time.perf_counter() - started, 1), "config": asdict(config),
+        **preference, "preference_s": times.get("preference", 0.0), "phase_s": times,
+        # this run's wall time and the phases a killed run finished before (`resume`)
+        "total_s": round(turn.earlier + time.perf_counter() - started, 1),
+        "resumed": resume, "config": asdict(config),
         "heldout": [t.to_dict() for t in heldout], "lineage": kept_card["lineage"],
     }
+    turn.finish()
     tracker.summary({k: v for k, v in report.items() if isinstance(v, int | float | bool)})
     return report
 
 
+def bootstrap_split(db: Any, db_name: str, config: LearnConfig, progress: bool
+                    ) -> dict[str, Any]:
+    """The turn's bootstrapped tasks, shuffled and split into held-out and training ones."""
+    found = bootstrap(db, n=config.n, seed=config.seed, db_name=db_name, progress=progress)
+    tasks = [Task.from_dict(t) for t in found.tasks]
+    random.Random(config.seed).shuffle(tasks)
+    n_held = max(1, round(len(tasks) * config.heldout))
+    return {"heldout": [t.to_dict() for t in tasks[:n_held]],
+            "train": [t.to_dict() for t in tasks[n_held:]], "tried": found.tried}
+
+
 def prefer_step(sft: Path, sft_ex: float, heldout: list[Task], boot_train: list[Task],
                 traces: list[Trace], ratings: dict[str, str], config: LearnConfig,
-                tracker: Tracker, progress: bool
-                ) -> tuple[dict[str, Any], tuple[Path, dict[str, Any], float] | None]:
-    """The DPO step after SFT: its report fields, and its adapter, card and held-out EX (None
-    when there were too few pairs to run it)."""
+                tracker: Tracker, progress: bool) -> dict[str, Any]:
+    """The DPO step after SFT: its report fields (`info`), and its adapter folder, card and
+    held-out EX (`dpo`, `dpo_card`, `dpo_ex`; `dpo` None when there were too few pairs to run
+    it)."""
     pairs = preference_pairs(sft, boot_train, traces, ratings, config, progress)
     info = off() | {"pairs": len(pairs), "pair_sources": {
         "traces": sum(p.source.startswith("trace:") for p in pairs),
@@ -155,14 +187,14 @@ def prefer_step(sft: Path, sft_ex: float, heldout: list[Task], boot_train: list[
         info["preference_note"] = (f"no DPO step: {len(pairs)} preference "
                                    f"pair{'' if len(pairs) == 1 else 's'}, fewer than "
                                    f"{config.prefer.min_pairs}")
-        return info, None
+        return {"info": info, "dpo": None}
     folder = beside(sft, "dpo")
     card = prefer(pairs, sft, folder, config.train.base, config.prefer, tracker, progress)
-    ex = heldout_ex(heldout, folder, config)
+    ex = heldout_ex(heldout, folder, config, progress=progress)
     # Only a strict gain keeps it: a tie is no evidence DPO helped.
     info |= {"preference_adapter": str(folder), "preference_heldout_ex": ex,
              "preference_kept": ex > sft_ex}
-    return info, (folder, card, ex)
+    return {"info": info, "dpo": str(folder), "dpo_card": card, "dpo_ex": ex}
 
 
 def preference_pairs(sft: Path, boot_train: list[Task], traces: list[Trace],
@@ -187,12 +219,12 @@ def off() -> dict[str, Any]:
 
 def recorded(db_name: str, since: str | None, until: str
              ) -> tuple[list[Trace], dict[str, str]]:
-    """The database's verified traces recorded in (since, until], and the latest verdict on
-    each rated one."""
+    """The database's verified traces recorded in (since, until], but for those of test-split
+    questions, and the latest verdict on each rated one."""
     store = TraceStore()
     traces = [t for t in store.iter(db=db_name, verified=True, since=since)
               if t.created_at <= until]
-    return traces, store.ratings(db_name)
+    return training_traces(traces), store.ratings(db_name)
 
 
 def gather(db_name: str, boot_train: list[Task], traces: list[Trace], ratings: dict[str, str],
@@ -268,13 +300,16 @@ def hand_written(db_name: str) -> list[Task]:
 
 
 def heldout_ex(tasks: list[Task], adapter: Path | None, config: LearnConfig,
-               agent_config: AgentConfig = EVAL_AGENT) -> float:
-    """EX of one pass of the agent with `adapter` (None: the base model) over `tasks`."""
+               agent_config: AgentConfig = EVAL_AGENT, out: Path | None = None,
+               progress: bool = False) -> float:
+    """EX of one pass of the agent with `adapter` (None: the base model) over `tasks`. With
+    `out`, results go there and a rerun scores only the tasks not yet in it."""
     lm_config = eval_lm_config(adapter, config)
     with tempfile.TemporaryDirectory() as tmp:
-        results = synthesize(tasks, Path(tmp) / "results.jsonl", make_lm(lm_config), lm_config,
-                             agent_config, SynthConfig(), store=TraceStore(Path(tmp) / "t.db"),
-                             progress=False, program="none")  # the model alone, no demos
+        results = synthesize(tasks, out or Path(tmp) / "results.jsonl", make_lm(lm_config),
+                             lm_config, agent_config, SynthConfig(),
+                             store=TraceStore(Path(tmp) / "t.db"), progress=progress,
+                             program="none")  # the model alone, no demos
     return summarize(results)["overall"]["ex"] or 0.0
 
 

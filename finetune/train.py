@@ -51,6 +51,9 @@ class TrainConfig:
     max_length: int = field(default=1536, metadata={"help": "longer examples are skipped"})
     dev_fraction: float = field(default=0.1, metadata={"help": "held out for early stopping"})
     patience: int = field(default=1, metadata={"help": "epochs without dev gain before stopping"})
+    max_seconds: float = field(default=0.0, metadata={
+        "help": "stop training after about this long (0: no limit); the learning rate decays "
+                "over the steps that fit"})
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -61,11 +64,21 @@ class TrainConfig:
             raise TrainError(f"bad training setting target_modules={show(modules)}: a list of "
                              "module names")
         checks = {"rank": self.rank >= 1, "epochs": self.epochs >= 1,
-                  "batch_size": self.batch_size >= 1, "dev_fraction": 0 <= self.dev_fraction < 1}
+                  "batch_size": self.batch_size >= 1, "dev_fraction": 0 <= self.dev_fraction < 1,
+                  "max_seconds": self.max_seconds >= 0}
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             shown = ", ".join(f"{n}={show(getattr(self, n))}" for n in bad)
             raise TrainError(f"bad training settings: {shown}")
+
+
+@dataclass
+class Batch:
+    ids: Any
+    labels: Any
+    mask: Any
+    positions: Any
+    keep: int  # last positions whose logits the loss needs
 
 
 @dataclass
@@ -128,7 +141,7 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
     """
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     config = config or TrainConfig()
     tracker = tracker or NullTracker()
@@ -165,28 +178,34 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     steps_per_epoch = math.ceil(len(training) / config.batch_size)
     total = steps_per_epoch * config.epochs
-    schedule = get_linear_schedule_with_warmup(optimizer, max(1, total // 20), total)
+    plan = Plan(total)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.rate)
 
-    best, stale, step, tokens = math.inf, 0, 0, 0
+    best, stale, step, tokens, stopped = math.inf, 0, 0, 0, None
     start = time.perf_counter()
     bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not progress)
     staging = out_dir.with_name(out_dir.name + ".training")
     for epoch in range(config.epochs):
         model.train()
         for batch in _batches(training, config.batch_size, rng):
-            ids, labels, mask = _collate(batch, pad, torch)
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            collated = _collate(batch, pad, torch)
+            loss = _batch_loss(model, collated, torch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
             step += 1
-            tokens += int(mask.sum())
+            tokens += int(collated.mask.sum())
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", epoch=epoch + 1)
             tracker.log({"train/loss": loss.item(), "train/lr": schedule.get_last_lr()[0],
                          "train/step": step})
+            if config.max_seconds and plan.budget(step, time.perf_counter() - start,
+                                                  config.max_seconds):
+                stopped = f"time budget of {config.max_seconds:.0f} s"
+                bar.total = step
+                break
         dev_loss = _loss(model, dev, pad, torch) if dev else loss.item()
         tracker.log({"dev/loss": dev_loss, "train/epoch": epoch + 1})
         if dev_loss < best - 1e-4:
@@ -195,7 +214,10 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
         else:
             stale += 1
             if stale >= config.patience:
+                stopped = stopped or "no dev gain"
                 break
+        if stopped:
+            break
     bar.close()
     seconds = time.perf_counter() - start
 
@@ -208,7 +230,8 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
         "hyperparameters": {k: list(v) if isinstance(v, tuple) else v
                             for k, v in asdict(config).items()},
         "training": {"steps": step, "seconds": round(seconds, 1), "tokens": tokens,
-                     "tokens_per_s": round(tokens / seconds, 1), "best_dev_loss": best},
+                     "tokens_per_s": round(tokens / seconds, 1), "best_dev_loss": best,
+                     "planned_steps": total, "stopped": stopped},
         "lineage": {"parent": str(parent) if parent is not None else None,
                     "weights": "parent" if parent is not None and why_fresh is None else "fresh",
                     "note": f"started fresh, not from the parent: {why_fresh}" if why_fresh
@@ -221,6 +244,27 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return card
+
+
+class Plan:
+    """A linear learning-rate schedule with 5 % warm-up over the steps planned, which a time
+    budget shortens once the pace is known, so the rate still decays before the stop."""
+
+    def __init__(self, total: int):
+        self.total = total
+
+    def rate(self, step: int) -> float:
+        warm = max(1, self.total // 20)
+        if step < warm:
+            return step / warm
+        return max(0.0, (self.total - step) / max(1, self.total - warm))
+
+    def budget(self, step: int, elapsed: float, seconds: float) -> bool:
+        """Replan to the steps that fit in `seconds` at the pace so far; True when the next
+        step would not fit."""
+        pace = elapsed / step
+        self.total = max(step, min(self.total, int(seconds / pace)))
+        return elapsed + pace > seconds
 
 
 def save_staged(staging: Path, out_dir: Path, write: Any, fresh: bool = True) -> None:
@@ -244,17 +288,37 @@ def _batches(items: list[Encoded], size: int, rng: random.Random) -> list[list[E
     return batches
 
 
-def _collate(batch: list[Encoded], pad: int, torch: Any) -> tuple[Any, Any, Any]:
+def _collate(batch: list[Encoded], pad: int, torch: Any) -> Batch:
+    """Left-padded, so every reply ends at the last position and the replies' logits are the
+    last `keep` positions' for the whole batch."""
     width = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), width), pad, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
+    first = width
     for i, e in enumerate(batch):
         n = len(e.input_ids)
-        ids[i, :n] = torch.tensor(e.input_ids)
-        labels[i, :n] = torch.tensor(e.labels)
-        mask[i, :n] = 1
-    return ids, labels, mask
+        ids[i, width - n:] = torch.tensor(e.input_ids)
+        labels[i, width - n:] = torch.tensor(e.labels)
+        mask[i, width - n:] = 1
+        taught = [j for j, label in enumerate(e.labels) if label != -100]
+        if taught:
+            first = min(first, width - n + taught[0])
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    # the logit at position t predicts token t + 1: one more than the reply tokens
+    return Batch(ids, labels, mask, positions, max(1, width - first + 1))
+
+
+def _batch_loss(model: Any, batch: Batch, torch: Any) -> Any:
+    """Mean cross-entropy over the reply tokens, as `model(labels=...)` computes it, with the
+    LM head run on the reply positions only: over a 150k vocabulary it is about a quarter of
+    a 0.5B model's compute per position, and prompts are most of each example."""
+    out = model(input_ids=batch.ids, attention_mask=batch.mask, position_ids=batch.positions,
+                logits_to_keep=batch.keep)
+    logits = out.logits[:, :-1].float()
+    targets = batch.labels[:, batch.labels.shape[1] - batch.keep + 1:]
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                             targets.reshape(-1), ignore_index=-100)
 
 
 def _loss(model: Any, items: list[Encoded], pad: int, torch: Any) -> float:
@@ -262,8 +326,7 @@ def _loss(model: Any, items: list[Encoded], pad: int, torch: Any) -> float:
     total, count = 0.0, 0
     with torch.no_grad():
         for i in range(0, len(items), 8):
-            ids, labels, mask = _collate(items[i:i + 8], pad, torch)
-            total += model(input_ids=ids, attention_mask=mask, labels=labels).loss.item()
+            total += _batch_loss(model, _collate(items[i:i + 8], pad, torch), torch).item()
             count += 1
     return total / count
 

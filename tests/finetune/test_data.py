@@ -22,6 +22,7 @@ from finetune.data import (
     normalize,
     task_examples,
     trace_examples,
+    training_traces,
 )
 from harness.tasks import Task, load_tasks
 from tests.agents.fakes import ScriptedLM
@@ -165,3 +166,18 @@ def test_dedupe_and_hash_are_order_free(demo_db) -> None:
     examples = task_examples(tasks)
     assert dedupe(examples + examples) == examples
     assert data_hash(examples) == data_hash(list(reversed(examples)))
+
+
+def test_traces_of_test_split_questions_never_teach() -> None:
+    test_task = next(t for t in load_tasks(TASKS) if t.split == "test")
+
+    def run(**fields) -> Trace:
+        base = {"question": "How many flights are there in all?", "db": "nycflights13",
+                "schema_hash": "x", "model": "m", "config_hash": "c",
+                "final_code": "flights.count()", "verified": True, "correct": True}
+        return Trace(**(base | fields))
+
+    by_id = run(task_id=test_task.id)  # a benchmark's run of a test task
+    by_text = run(question=test_task.question.lower())  # the same question, asked by hand
+    other = run(task_id="boot-7")
+    assert training_traces([by_id, by_text, other]) == [other]

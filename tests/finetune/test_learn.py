@@ -17,6 +17,7 @@ from finetune.data import data_hash, trace_examples
 from finetune.learn import LearnConfig, learn
 from finetune.prefer import PreferConfig
 from finetune.train import CARD, TrainConfig
+from finetune.turn import TurnError, turns_dir
 from tools.records import ToolResult
 
 pytestmark = pytest.mark.slow
@@ -56,7 +57,7 @@ def test_a_second_turn_goes_on_from_the_first_with_the_traces_since(
     # Held-out scoring is the other test's subject: here each newer adapter wins, so each turn
     # registers and the second has a parent.
     ranks: dict[str, int] = {}
-    monkeypatch.setattr(finetune.learn, "heldout_ex", lambda tasks, adapter, config: 0.0
+    monkeypatch.setattr(finetune.learn, "heldout_ex", lambda tasks, adapter, config, **_: 0.0
                         if adapter is None else ranks.setdefault(str(adapter), len(ranks) + 1))
     config = LearnConfig(n=12, heldout=0.25, max_examples=4,  # one training step a turn
                          train=TrainConfig(base="smollm2-135m", epochs=1, batch_size=4, lr=1e-3))
@@ -111,7 +112,7 @@ def preference_turn(small_model: Path, home: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DEVSTARL_HOME", str(home))
     (home / "models").mkdir(parents=True)
     (home / "models" / "smollm2-135m").symlink_to(small_model)
-    monkeypatch.setattr(finetune.learn, "heldout_ex", lambda tasks, adapter, config: 0.0
+    monkeypatch.setattr(finetune.learn, "heldout_ex", lambda tasks, adapter, config, **_: 0.0
                         if adapter is None else dpo_ex if Path(adapter).name.endswith("-dpo")
                         else 0.5)
     store = TraceStore()
@@ -156,3 +157,49 @@ def test_preference_with_too_few_pairs_skips_the_step_and_says_so(
     assert report["adapter"] == report["sft_adapter"] and report["adapter_heldout_ex"] == 0.5
     assert [p.name for p in Path(report["adapter"]).parent.iterdir()] == [
         Path(report["adapter"]).name]  # no DPO adapter was made
+
+
+def test_a_killed_turn_resumes_from_the_phase_it_was_in(
+        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEVSTARL_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "models").mkdir(parents=True)
+    (tmp_path / "home" / "models" / "smollm2-135m").symlink_to(small_model)
+    scored: list[str] = []
+
+    def killed_on_the_adapter(tasks, adapter, config, **_):
+        if adapter is not None:
+            raise KeyboardInterrupt  # a stop while the new adapter is scored
+        scored.append("parent")
+        return 0.0
+
+    monkeypatch.setattr(finetune.learn, "heldout_ex", killed_on_the_adapter)
+    config = LearnConfig(n=12, heldout=0.25, max_examples=4,
+                         train=TrainConfig(base="smollm2-135m", epochs=1, batch_size=4, lr=1e-3))
+    with pytest.raises(KeyboardInterrupt):
+        learn("poker_player", config, progress=False)
+    state = json.loads((turns_dir("poker_player") / "turn.json").read_text())
+    assert list(state["phases"]) == ["bootstrap", "fine-tuning", "scoring the parent"]
+    adapter = Path(state["adapter"])
+    assert (adapter / CARD).is_file() and registered("poker_player") is None
+
+    with pytest.raises(TurnError, match="other settings .*max_examples"):
+        learn("poker_player", replace(config, max_examples=5), progress=False, resume=True)
+
+    def never(*args, **kwargs):
+        raise AssertionError("a finished phase ran again")
+
+    monkeypatch.setattr(finetune.learn, "bootstrap_split", never)
+    monkeypatch.setattr(finetune.learn, "train", never)
+    monkeypatch.setattr(finetune.learn, "heldout_ex", lambda tasks, adapter, config, **_:
+                        scored.append(str(adapter)) or 1.0)
+    report = learn("poker_player", config, progress=False, resume=True)
+
+    assert scored == ["parent", str(adapter)]  # the parent was scored once, before the stop
+    assert report["resumed"] and Path(report["adapter"]) == adapter
+    assert report["registered"] and registered("poker_player").resolve() == adapter.resolve()
+    assert report["total_s"] >= sum(state["phases"][p]["seconds"] for p in state["phases"])
+    assert report["phase_s"].keys() == {"bootstrap", "fine-tuning", "scoring the parent",
+                                        "scoring the adapter"}
+    assert not turns_dir("poker_player").exists()  # a finished turn leaves no checkpoint
+    with pytest.raises(TurnError, match="no unfinished learning turn"):
+        learn("poker_player", config, progress=False, resume=True)

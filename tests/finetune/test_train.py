@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from finetune.data import Example
-from finetune.train import CARD, TrainConfig, TrainError, encode, parent_mismatch, train
+from finetune.train import CARD, Plan, TrainConfig, TrainError, encode, parent_mismatch, train
 from tests.finetune.disk import fill_disk_on_save
 
 SMALL = "smollm2-135m"  # LoRA tests train the small model: fast, and enough to prove a point
@@ -159,3 +159,45 @@ def test_a_full_disk_leaves_no_adapter_behind(small_model: Path, tmp_path: Path,
     message = str(caught.value)
     assert "No space left on device" in message and str(out) in message and "\n" not in message
     assert list((tmp_path / "adapters").iterdir()) == []  # no adapter, no half-written staging
+
+
+def test_the_schedule_decays_over_the_steps_a_budget_leaves() -> None:
+    plan = Plan(100)
+    assert plan.rate(0) == 0.0 and plan.rate(5) == 1.0 and plan.rate(100) == 0.0
+    # 10 steps took 20 s: a 60 s budget fits 30 steps, and the 11th still fits
+    assert plan.budget(10, 20.0, 60.0) is False and plan.total == 30
+    assert plan.rate(30) == 0.0 and 0 < plan.rate(20) < 1
+    assert plan.budget(29, 58.5, 60.0) is True  # the 30th would end after 60 s: no room
+    short = Plan(4)
+    assert short.budget(1, 0.1, 60.0) is False and short.total == 4  # never lengthened
+
+
+def test_a_time_budget_stops_training_and_keeps_what_it_learnt(small_model: Path,
+                                                               tmp_path: Path) -> None:
+    config = TrainConfig(base=SMALL, epochs=1000, batch_size=4, dev_fraction=0.0,
+                         patience=1000, max_seconds=2.0)
+    card = train(examples(), tmp_path / "budget", config, progress=False)
+    assert card["training"]["stopped"] == "time budget of 2 s"
+    assert 1 <= card["training"]["steps"] < 1000 and card["training"]["planned_steps"] == 1000
+    assert (tmp_path / "budget" / "adapter_model.safetensors").is_file()
+
+
+def test_the_reply_only_loss_equals_the_models_own_on_each_example(small_model: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from finetune.train import _batch_loss, _collate
+
+    tokenizer = AutoTokenizer.from_pretrained(small_model)
+    model = AutoModelForCausalLM.from_pretrained(small_model, dtype=torch.float32).eval()
+    items = [encode(tokenizer, Example([{"role": "user", "content": "Which carriers? " * k},
+                                        {"role": "assistant", "content": REPLY * (4 - k)}],
+                                       f"task:t{k}", "q")) for k in (1, 2, 3)]
+    with torch.no_grad():
+        # each example alone, unpadded, through the model's own loss, weighted by its tokens
+        alone = [(model(input_ids=torch.tensor([e.input_ids]),
+                        labels=torch.tensor([e.labels])).loss.item(),
+                  sum(label != -100 for label in e.labels[1:])) for e in items]
+        batched = _batch_loss(model, _collate(items, 0, torch), torch).item()
+    expected = sum(loss * n for loss, n in alone) / sum(n for _, n in alone)
+    assert batched == pytest.approx(expected, rel=1e-4)
