@@ -2,7 +2,8 @@
 the base model vs the new adapter on (a) held-out bootstrapped tasks never trained on and
 (b) the hand-written test split.
 
-    .venv/bin/python bench/learn.py [--preference] [--n N] [--train-seconds S] ...
+    .venv/bin/python bench/learn.py [--preference [--drafts K] [--preference-seconds S]]
+                                    [--n N] [--train-seconds S] ...
 
 Defaults are `devstarl learn`'s. With --preference the turn adds the DPO step, and the test
 split is scored with the SFT adapter and the DPO adapter (when one was made) apart
@@ -46,12 +47,17 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=defaults.max_examples)
     parser.add_argument("--train-seconds", type=float, default=defaults.train.max_seconds)
     parser.add_argument("--preference", action="store_true")
+    parser.add_argument("--drafts", type=int, default=defaults.prefer.drafts)
+    parser.add_argument("--preference-seconds", type=float,
+                        default=defaults.prefer.max_seconds)
     parser.add_argument("--base", default=defaults.train.base)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     config = LearnConfig(n=args.n, max_examples=args.max_examples, seed=args.seed,
                          preference=args.preference,
+                         prefer=replace(defaults.prefer, drafts=args.drafts, seed=args.seed,
+                                        max_seconds=args.preference_seconds),
                          train=replace(defaults.train, epochs=args.epochs, seed=args.seed,
                                        max_seconds=args.train_seconds, base=args.base))
     tracker = start_run("learn-bench", vars(args))

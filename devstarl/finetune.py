@@ -93,6 +93,8 @@ def learn(
     drafts: Annotated[int, typer.Option(
         help="With --preference: training tasks the fine-tuned model drafts for pairs (0: "
              "confirmed traces only).")] = 32,
+    preference_seconds: Annotated[float, typer.Option(
+        help="With --preference: stop DPO after about this long (0: no limit).")] = 0.0,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Go on with this database's turn that was stopped, from the phase it "
                          "was in (same settings).")] = False,
@@ -115,7 +117,7 @@ def learn(
                                        max_seconds=train_seconds),
                          preference=preference,
                          prefer=replace(defaults.prefer, max_pairs=max_pairs, drafts=drafts,
-                                        seed=seed))
+                                        max_seconds=preference_seconds, seed=seed))
     tracker = start_run("learn", asdict(config) | {"db": db})
     try:
         report = run(db, config, tracker, resume=resume)

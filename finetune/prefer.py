@@ -75,6 +75,8 @@ class PreferConfig:
     min_pairs: int = field(default=4, metadata={"help": "fewer pairs: no DPO step"})
     drafts: int = field(default=32, metadata={"help": "training tasks the SFT model drafts for "
                                                       "pairs (0: traces only)"})
+    max_seconds: float = field(default=0.0, metadata={
+        "help": "stop DPO after about this long (0: no limit)"})
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -82,7 +84,7 @@ class PreferConfig:
         checks = {"beta": self.beta > 0, "lr": self.lr >= 0, "epochs": self.epochs >= 1,
                   "batch_size": self.batch_size >= 1, "max_length": self.max_length >= 1,
                   "max_pairs": self.max_pairs >= 1, "min_pairs": self.min_pairs >= 1,
-                  "drafts": self.drafts >= 0}
+                  "drafts": self.drafts >= 0, "max_seconds": self.max_seconds >= 0}
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             shown = ", ".join(f"{n}={show(getattr(self, n))}" for n in bad)
@@ -214,6 +216,7 @@ def prefer(pairs: list[Pair], sft: Path, out_dir: Path, base: str,
             "pairs": len(pairs), "trained": len(rows), "skipped_too_long": len(pairs) - len(rows),
             "hash": pairs_hash(pairs), "sources": _sources(pairs),
             "settings": asdict(config), "steps": trainer.state.global_step,
+            "planned_steps": trainer.state.max_steps,
             "seconds": round(seconds, 1), "loss": round(float(result.training_loss), 4),
             "last": next((h for h in reversed(history) if "loss" in h), {}),
             "from_sft": str(sft)},
@@ -238,6 +241,17 @@ def _trainer(model: Any, tokenizer: Any, data: Any, config: PreferConfig, scratc
         def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
             return dataset
 
+    class Budget(TrainerCallback):
+        """Stops before the step that would end past `max_seconds`, at the pace so far."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            elapsed = time.perf_counter() - self.start
+            if elapsed + elapsed / max(1, state.global_step) > config.max_seconds:
+                control.should_training_stop = True
+
     class Track(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
                    **kwargs: Any) -> None:
@@ -261,7 +275,8 @@ def _trainer(model: Any, tokenizer: Any, data: Any, config: PreferConfig, scratc
     # exactly the SFT policy (disabling the adapter would give the base model, which SFT has
     # left behind), and costs one LoRA-sized copy, not a second model in memory.
     trainer = Pretokenized(model=model, ref_model=None, args=args, train_dataset=data,
-                           processing_class=tokenizer, callbacks=[Track()])
+                           processing_class=tokenizer,
+                           callbacks=[Track(), *([Budget()] if config.max_seconds else [])])
     if not progress:  # without its bar the trainer prints every log line instead
         trainer.remove_callback(PrinterCallback)
     return trainer

@@ -151,6 +151,8 @@ def test_drafts_are_sampled_through_the_pipeline_and_judged(demo_db) -> None:
 def test_settings_are_checked_before_anything_loads() -> None:
     with pytest.raises(TrainError, match=r"beta=0, min_pairs=0"):
         PreferConfig(beta=0, min_pairs=0)
+    with pytest.raises(TrainError, match=r"max_seconds=-1"):
+        PreferConfig(max_seconds=-1.0)
     with pytest.raises(TrainError, match="setting lr must be a float"):
         PreferConfig(lr="fast")  # type: ignore[arg-type]
 
@@ -216,6 +218,15 @@ def test_dpo_moves_the_sft_weights_and_writes_a_whole_adapter(sft: Path, tmp_pat
     assert old.keys() == new.keys()
     assert any(not torch.equal(old[k], new[k]) for k in old)
     assert _shas(sft) == before  # the reference adapter is read, never written
+
+
+def test_a_time_budget_stops_dpo_before_the_step_that_would_not_fit(sft: Path,
+                                                                    tmp_path: Path) -> None:
+    # one pair a step: four planned; a budget shorter than any step ends it after the first
+    config = PreferConfig(batch_size=1, max_seconds=1e-3)
+    card = prefer(tiny_pairs(), sft, tmp_path / "dpo", SMALL, config, progress=False)
+    assert card["preference"]["planned_steps"] == 4 and card["preference"]["steps"] == 1
+    assert (tmp_path / "dpo" / "adapter_model.safetensors").exists()
 
 
 def test_pairs_longer_than_allowed_are_skipped(sft: Path, tmp_path: Path) -> None:
