@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=defaults.train.epochs)
     parser.add_argument("--max-examples", type=int, default=defaults.max_examples)
     parser.add_argument("--train-seconds", type=float, default=defaults.train.max_seconds)
+    parser.add_argument("--top-layers", type=int, default=defaults.train.top_layers)
     parser.add_argument("--preference", action="store_true")
     parser.add_argument("--drafts", type=int, default=defaults.prefer.drafts)
     parser.add_argument("--preference-seconds", type=float,
@@ -59,7 +60,8 @@ def main() -> None:
                          prefer=replace(defaults.prefer, drafts=args.drafts, seed=args.seed,
                                         max_seconds=args.preference_seconds),
                          train=replace(defaults.train, epochs=args.epochs, seed=args.seed,
-                                       max_seconds=args.train_seconds, base=args.base))
+                                       max_seconds=args.train_seconds, base=args.base,
+                                       top_layers=args.top_layers))
     tracker = start_run("learn-bench", vars(args))
     started = time.perf_counter()
     report = learn("demo", config, tracker)

@@ -17,6 +17,8 @@ out = Console()
 Base = Annotated[str, typer.Option(
     help="The base model: a catalogue name (`devstarl models list`) or a Hugging Face model "
          "folder.")]
+TopLayers = Annotated[int, typer.Option(
+    help="LoRA on the last K decoder layers only (0: all); steps cost less below them.")]
 
 
 def finetune(
@@ -39,6 +41,7 @@ def finetune(
     docs_k: Annotated[int, typer.Option("--docs-k", help="Doc snippets per prompt, as in ask.")
                       ] = 2,
     seed: Annotated[int, typer.Option(help="Shuffling and initialization seed.")] = 0,
+    top_layers: TopLayers = 0,
 ) -> None:
     """Fine-tune a LoRA adapter on verified programs; writes the peft files and an adapter card."""
     from agents.config import AgentConfig
@@ -49,7 +52,7 @@ def finetune(
     from harness.tracking import start_run
 
     config = TrainConfig(base=base, rank=rank, alpha=2 * rank, lr=lr, epochs=epochs,
-                         batch_size=batch_size, seed=seed)
+                         batch_size=batch_size, seed=seed, top_layers=top_layers)
     examples = []
     for path in data or []:
         examples += task_examples(load_tasks(path), AgentConfig(docs_k=docs_k))
@@ -82,6 +85,7 @@ def learn(
     max_examples: Annotated[int, typer.Option(help="Training examples at most.")] = 160,
     train_seconds: Annotated[float, typer.Option(
         help="Stop fine-tuning after about this long (0: no limit).")] = 420.0,
+    top_layers: TopLayers = 0,
     seed: Annotated[int, typer.Option(help="Seed for sampling, splits and training.")] = 0,
     base: Base = DEFAULT_MODEL,
     preference: Annotated[bool, typer.Option(
@@ -114,7 +118,7 @@ def learn(
     defaults = LearnConfig()
     config = LearnConfig(n=n, max_examples=max_examples, seed=seed,
                          train=replace(defaults.train, base=base, epochs=epochs, seed=seed,
-                                       max_seconds=train_seconds),
+                                       max_seconds=train_seconds, top_layers=top_layers),
                          preference=preference,
                          prefer=replace(defaults.prefer, max_pairs=max_pairs, drafts=drafts,
                                         max_seconds=preference_seconds, seed=seed))

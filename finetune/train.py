@@ -37,6 +37,12 @@ class TrainError(DevstarlError):
     cannot be written whole (a full disk)."""
 
 
+# A forward keeps the activations of every position it trains through: a batch is taken in
+# parts of at most this many padded tokens, its gradients summed. Four 1,500-token prompts of
+# the 0.5B in one forward passed 24 GB and were OOM-killed (student_transcripts_tracking).
+MICRO_TOKENS = 2048
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     base: str = field(default=DEFAULT_MODEL,
@@ -45,6 +51,10 @@ class TrainConfig:
     alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    # Below the lowest trained layer nothing needs a gradient, so backward stops there and a
+    # step over the last K of L layers costs about (1 + 2K/L)/3 of one over all of them.
+    top_layers: int = field(default=0, metadata={
+        "help": "LoRA on the last K decoder layers only (0: all)"})
     lr: float = field(default=3e-4, metadata={"help": "peak learning rate"})
     epochs: int = field(default=3, metadata={"help": "most passes over the data"})
     batch_size: int = field(default=8, metadata={"help": "examples per optimizer step"})
@@ -65,7 +75,7 @@ class TrainConfig:
                              "module names")
         checks = {"rank": self.rank >= 1, "epochs": self.epochs >= 1,
                   "batch_size": self.batch_size >= 1, "dev_fraction": 0 <= self.dev_fraction < 1,
-                  "max_seconds": self.max_seconds >= 0}
+                  "max_seconds": self.max_seconds >= 0, "top_layers": self.top_layers >= 0}
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             shown = ", ".join(f"{n}={show(getattr(self, n))}" for n in bad)
@@ -108,9 +118,17 @@ def encode(tokenizer: Any, example: Example) -> Encoded:
     return Encoded(prompt_ids + reply_ids, [-100] * len(prompt_ids) + reply_ids)
 
 
+def trained_layers(config: TrainConfig, model_config: Any) -> list[int] | None:
+    """The decoder layers LoRA goes on: the last `top_layers` (None: all)."""
+    n = getattr(model_config, "num_hidden_layers", None)
+    if not config.top_layers or n is None or config.top_layers >= n:
+        return None
+    return list(range(n - config.top_layers, n))
+
+
 def parent_mismatch(parent: Path, config: TrainConfig) -> str | None:
     """Why the LoRA weights in `parent` cannot be trained on further under `config`, or None
-    when they can: same base model, rank, alpha and target modules."""
+    when they can: same base model, rank, alpha, target modules and layers."""
     from agents.session import adapter_fits
 
     try:
@@ -123,9 +141,11 @@ def parent_mismatch(parent: Path, config: TrainConfig) -> str | None:
         return f"it was trained on another base model than {config.base}"
     modules = saved.get("target_modules") or []  # a list, or one name or pattern
     wanted = {"r": config.rank, "lora_alpha": config.alpha,
-              "target_modules": sorted(config.target_modules)}
+              "target_modules": sorted(config.target_modules),
+              "layers_to_transform": _layers(config)}
     found = {"r": saved.get("r"), "lora_alpha": saved.get("lora_alpha"),
-             "target_modules": [modules] if isinstance(modules, str) else sorted(modules)}
+             "target_modules": [modules] if isinstance(modules, str) else sorted(modules),
+             "layers_to_transform": saved.get("layers_to_transform")}
     differ = [f"{k}={show(found[k])}, not {show(wanted[k])}" for k in wanted
               if found[k] != wanted[k]]
     return "its " + "; ".join(differ) if differ else None
@@ -166,7 +186,8 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
     # default). The frozen weights never take a gradient step.
     model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, auto_dtype()))
     lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
-                      target_modules=list(config.target_modules), task_type="CAUSAL_LM")
+                      target_modules=list(config.target_modules), task_type="CAUSAL_LM",
+                      layers_to_transform=trained_layers(config, model.config))
     why_fresh = parent_mismatch(parent, config) if parent is not None else None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", PEFT_NOISE, FutureWarning)
@@ -188,25 +209,23 @@ def train(examples: list[Example], out_dir: Path, config: TrainConfig | None = N
     for epoch in range(config.epochs):
         model.train()
         for batch in _batches(training, config.batch_size, rng):
-            collated = _collate(batch, pad, torch)
-            loss = _batch_loss(model, collated, torch)
-            loss.backward()
+            loss, seen = _accumulate(model, batch, pad, torch)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
             step += 1
-            tokens += int(collated.mask.sum())
+            tokens += seen
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", epoch=epoch + 1)
-            tracker.log({"train/loss": loss.item(), "train/lr": schedule.get_last_lr()[0],
+            bar.set_postfix(loss=f"{loss:.3f}", epoch=epoch + 1)
+            tracker.log({"train/loss": loss, "train/lr": schedule.get_last_lr()[0],
                          "train/step": step})
             if config.max_seconds and plan.budget(step, time.perf_counter() - start,
                                                   config.max_seconds):
                 stopped = f"time budget of {config.max_seconds:.0f} s"
                 bar.total = step
                 break
-        dev_loss = _loss(model, dev, pad, torch) if dev else loss.item()
+        dev_loss = _loss(model, dev, pad, torch) if dev else loss
         tracker.log({"dev/loss": dev_loss, "train/epoch": epoch + 1})
         if dev_loss < best - 1e-4:
             best, stale = dev_loss, 0
@@ -267,6 +286,15 @@ class Plan:
         return elapsed + pace > seconds
 
 
+def _layers(config: TrainConfig) -> list[int] | None:
+    """The layers `config` trains, as the parent's adapter_config.json would list them."""
+    if not config.top_layers:
+        return None
+    from transformers import AutoConfig
+
+    return trained_layers(config, AutoConfig.from_pretrained(base_folder(config.base)))
+
+
 def save_staged(staging: Path, out_dir: Path, write: Any, fresh: bool = True) -> None:
     """Write into the staging folder; on a full disk (or any OSError) drop it whole, so no
     half-written adapter is ever at `out_dir` to be registered."""
@@ -309,16 +337,48 @@ def _collate(batch: list[Encoded], pad: int, torch: Any) -> Batch:
     return Batch(ids, labels, mask, positions, max(1, width - first + 1))
 
 
-def _batch_loss(model: Any, batch: Batch, torch: Any) -> Any:
-    """Mean cross-entropy over the reply tokens, as `model(labels=...)` computes it, with the
-    LM head run on the reply positions only: over a 150k vocabulary it is about a quarter of
-    a 0.5B model's compute per position, and prompts are most of each example."""
+def _accumulate(model: Any, batch: list[Encoded], pad: int, torch: Any) -> tuple[float, int]:
+    """Gradients of the batch's mean reply loss, taken a part at a time (`_parts`); returns
+    that loss and the tokens the forwards read."""
+    total = max(1, sum(_taught(e) for e in batch))
+    loss, seen = 0.0, 0
+    for part in _parts(batch):
+        collated = _collate(part, pad, torch)
+        summed = _batch_loss(model, collated, torch, reduction="sum")
+        (summed / total).backward()
+        loss += summed.item()
+        seen += int(collated.mask.sum())
+    return loss / total, seen
+
+
+def _parts(batch: list[Encoded]) -> list[list[Encoded]]:
+    """The batch cut into runs of at most MICRO_TOKENS padded tokens (one example at least)."""
+    parts: list[list[Encoded]] = [[]]
+    for e in batch:
+        part = parts[-1]
+        width = max([len(e.input_ids), *(len(x.input_ids) for x in part)])
+        if part and width * (len(part) + 1) > MICRO_TOKENS:
+            parts.append(part := [])
+        part.append(e)
+    return parts
+
+
+def _taught(e: Encoded) -> int:
+    """The reply tokens the loss is over (a label at position 0 has no logit before it)."""
+    return sum(label != -100 for label in e.labels[1:])
+
+
+def _batch_loss(model: Any, batch: Batch, torch: Any, reduction: str = "mean") -> Any:
+    """Cross-entropy over the reply tokens (mean or sum), as `model(labels=...)` computes it,
+    with the LM head run on the reply positions only: over a 150k vocabulary it is about a
+    quarter of a 0.5B model's compute per position, and prompts are most of each example."""
     out = model(input_ids=batch.ids, attention_mask=batch.mask, position_ids=batch.positions,
                 logits_to_keep=batch.keep)
     logits = out.logits[:, :-1].float()
     targets = batch.labels[:, batch.labels.shape[1] - batch.keep + 1:]
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                             targets.reshape(-1), ignore_index=-100)
+                                             targets.reshape(-1), ignore_index=-100,
+                                             reduction=reduction)
 
 
 def _loss(model: Any, items: list[Encoded], pad: int, torch: Any) -> float:

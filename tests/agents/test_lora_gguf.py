@@ -99,6 +99,18 @@ def test_tensors_keep_peft_orientation_under_gguf_names(tmp_path: Path) -> None:
             assert np.array_equal(tensors[found + ".lora_b"], b)  # out x rank, as peft's
 
 
+def test_an_adapter_on_some_layers_only_converts_those(tmp_path: Path) -> None:
+    full = make_adapter(tmp_path / "full")
+    from safetensors.numpy import load_file
+
+    last = {k: v for k, v in load_file(str(full / "adapter_model.safetensors")).items()
+            if f"{PREFIX}.1." in k}
+    adapter = make_adapter(tmp_path / "last", tensors=last, layers_to_transform=[1])
+    path = convert(adapter, make_base(tmp_path / "base", QWEN), cache=tmp_path / "cache")
+    _, tensors = read(path)
+    assert tensors and all(name.startswith("blk.1.") for name in tensors)
+
+
 def test_llama_q_and_k_rows_follow_llama_cpp_rotary_permutation(tmp_path: Path) -> None:
     tensors = {}
     for module, rows in OUT.items():

@@ -144,6 +144,26 @@ def test_parent_mismatch_names_what_differs(trained: Path, tmp_path: Path) -> No
     assert "cannot be read" in parent_mismatch(tmp_path / "missing", fits)
 
 
+def test_top_layers_put_lora_on_the_last_layers_only(small_model: Path, tmp_path: Path) -> None:
+    from transformers import AutoConfig
+
+    layers = AutoConfig.from_pretrained(small_model).num_hidden_layers
+    config = TrainConfig(rank=8, alpha=16, top_layers=2, **{**STILL, "lr": 1e-2})
+    card = train(examples(), tmp_path / "top", config, progress=False)
+    trained = {int(k.split(".layers.")[1].split(".")[0]) for k in _lora(tmp_path / "top")}
+    assert trained == {layers - 2, layers - 1}
+    assert card["hyperparameters"]["top_layers"] == 2
+    # a parent over other layers cannot be trained on: a fresh start, which the card names
+    assert parent_mismatch(tmp_path / "top", config) is None
+    assert "layers_to_transform" in parent_mismatch(
+        tmp_path / "top", TrainConfig(base=SMALL, rank=8, alpha=16))
+
+
+def test_a_negative_layer_count_is_refused() -> None:
+    with pytest.raises(TrainError, match="top_layers=-1"):
+        TrainConfig(top_layers=-1)
+
+
 def test_no_examples_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TrainError, match="no training examples"):
         train([], tmp_path / "x")
@@ -201,3 +221,31 @@ def test_the_reply_only_loss_equals_the_models_own_on_each_example(small_model: 
         batched = _batch_loss(model, _collate(items, 0, torch), torch).item()
     expected = sum(loss * n for loss, n in alone) / sum(n for _, n in alone)
     assert batched == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_batch_taken_in_parts_gives_the_same_loss_and_gradients(
+        small_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import finetune.train as training
+
+    tokenizer = AutoTokenizer.from_pretrained(small_model)
+    model = AutoModelForCausalLM.from_pretrained(small_model, dtype=torch.float32)
+    items = [encode(tokenizer, Example([{"role": "user", "content": "Which carriers? " * k},
+                                        {"role": "assistant", "content": REPLY * (4 - k)}],
+                                       f"task:t{k}", "q")) for k in (1, 2, 3)]
+    watched = model.model.layers[0].self_attn.q_proj.weight
+
+    def step(micro_tokens: int) -> tuple[float, torch.Tensor]:
+        monkeypatch.setattr(training, "MICRO_TOKENS", micro_tokens)
+        model.zero_grad()
+        loss, _ = training._accumulate(model, items, 0, torch)
+        return loss, watched.grad.clone()
+
+    whole_loss, whole_grad = step(10**6)
+    assert len(training._parts(items)) == 1
+    parts_loss, parts_grad = step(1)  # one example a forward
+    assert len(training._parts(items)) == 3
+    assert parts_loss == pytest.approx(whole_loss, rel=1e-5)
+    assert torch.allclose(parts_grad, whole_grad, rtol=1e-3, atol=1e-6)
