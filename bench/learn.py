@@ -103,7 +103,7 @@ def main() -> None:
         "examples": report["examples"],
         "steps": report["training"]["steps"],
         "train_tokens_per_s": report["training"]["tokens_per_s"],
-        "train_stopped": report["training"]["stopped"],
+        "train_stopped": report["training"]["stopped"], "top_layers": args.top_layers,
         "adapter": report["adapter"],
         "registered": report["registered"],
     }
