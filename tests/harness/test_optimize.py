@@ -4,6 +4,7 @@ metric, the test split refused, programs saved as JSON that reload and reproduce
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
 
 from agents.config import AgentConfig
+from agents.lm import request_messages
 from agents.programs import (
     ProgramError,
     load_program,
@@ -26,6 +28,7 @@ from agents.traces import TraceStore
 from harness.judge import Judge
 from harness.optimize import OptimizeConfig, OptimizeError, ex_metric, optimize, score, to_examples
 from harness.tasks import Task, load_tasks
+from harness.tracking import NullTracker
 
 TASKS = Path(__file__).resolve().parents[2] / "bench" / "tasks" / "nycflights13.jsonl"
 
@@ -53,6 +56,45 @@ class FewShotEngine:
 
     def close(self) -> None:
         pass
+
+
+MAGIC = "Answer with the program the question's own gold answer uses."
+
+
+def _reply(text: str) -> Response:
+    return Response(id=None, model="scripted", message=Message.assistant([TextPart(text)]),
+                    finish_reason="stop", usage=Usage(input_tokens=0, output_tokens=5,
+                                                      total_tokens=5))
+
+
+class InstructedEngine(FewShotEngine):
+    """A task model that better instructions help: the gold program when the module's
+    instruction carries MAGIC, else a program that runs but is wrong."""
+
+    def complete(self, request):  # noqa: ANN001, ANN201
+        messages = request_messages(request)
+        system = " ".join(m["content"] for m in messages if m["role"] == "system")
+        question = next((q for q in self.gold if q in messages[-1]["content"]), None)
+        code = self.gold[question] if question and MAGIC in system else "airlines.limit(1)"
+        return _reply(f"```python\n{code}\n```")
+
+
+class ProposerEngine(FewShotEngine):
+    """A scripted prompt model: every output field a DSPy signature asks for (MIPROv2's
+    proposer, GEPA's instruction proposer) holds MAGIC, in the adapter's format."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def complete(self, request):  # noqa: ANN001, ANN201
+        self.calls += 1
+        text = " ".join(m["content"] for m in request_messages(request))
+        listed = text[text.find("Your output fields are:"):text.find("All interactions")]
+        outputs = re.findall(r"\d+\. `(\w+)`", listed)
+        if "Respond with a JSON object" in text:
+            return _reply(json.dumps(dict.fromkeys(outputs, MAGIC)))
+        body = "".join(f"[[ ## {f} ## ]]\n{MAGIC}\n\n" for f in outputs)
+        return _reply(body + "[[ ## completed ## ]]")
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +136,46 @@ def test_bootstrap_collects_verified_demos_and_beats_uncompiled(tasks, demo_db, 
     assert fresh.draft.lm is not None and len(fresh.draft.demos) == 2
     metric = ex_metric(fresh, Judge(sandbox))
     assert score(fresh, to_examples(dev, "dev"), metric, progress=False) == report["dev_ex"]
+
+
+@pytest.mark.parametrize("optimizer", ["mipro", "gepa"])
+def test_instruction_optimizers_run_end_to_end(optimizer, tasks, demo_db, sandbox,
+                                               tmp_path) -> None:
+    """MIPROv2 and GEPA with a scripted prompt model: the instruction they write makes the task
+    model right, the program keeps it, and the saved program reloads to the same dev EX."""
+    train, dev = tasks
+    gold = {t.question: t.gold_code for t in train + dev}
+
+    def instructed_agent():
+        lm = dspy.LM("local/instructed", engine=InstructedEngine(gold, set()), cache=False)
+        return build_agent(demo_db, agent_config=AgentConfig(rounds=0), lm=lm, sandbox=sandbox,
+                           store=TraceStore(tmp_path / "t.db"), program="none")
+
+    proposer = ProposerEngine()
+    prompt_lm = dspy.LM("local/proposer", engine=proposer, cache=False)
+    config = OptimizeConfig(optimizer=optimizer, max_demos=0, candidates=2, trials=4,
+                            minibatch=2, metric_calls=24, log_dir=str(tmp_path / "log"))
+    tracker = RecordingTracker()
+    compiled, report = optimize(instructed_agent(), train, dev, config, Judge(sandbox),
+                                prompt_lm=prompt_lm, progress=False, tracker=tracker)
+    assert proposer.calls > 0
+    assert report["dev_ex_before"] == 0.0 and report["dev_ex"] == 1.0
+    assert MAGIC in report["instructions"]["draft"]
+    assert report["log"] and tracker.tables[f"{optimizer}_log"] == report["log"]
+
+    path = save_program(compiled, tmp_path / "p.json", report)
+    fresh = load_program(instructed_agent(), path)
+    assert MAGIC in fresh.draft.signature.instructions
+    metric = ex_metric(fresh, Judge(sandbox))
+    assert score(fresh, to_examples(dev, "dev"), metric, progress=False) == report["dev_ex"]
+
+
+class RecordingTracker(NullTracker):
+    def __init__(self) -> None:
+        self.tables: dict[str, list[list]] = {}
+
+    def table(self, name: str, columns: list[str], rows: list[list]) -> None:
+        self.tables[name] = rows
 
 
 def test_random_search_runs(tasks, demo_db, sandbox, tmp_path) -> None:
