@@ -1,12 +1,17 @@
 """Wall time per question and generated tokens per second of `ask`, in-process backend, warm.
 
     .venv/bin/python bench/ask.py [--n 20] [--model NAME] [--adapter PATH] [--max-tokens 256]
-                                  [--runtime auto]
+                                  [--runtime auto] [--compare]
 
 Questions: the first N of the demo task set's dev split (never the test split). The model is
 loaded and one question answered before timing. Each answer is judged against the task's gold
-program (EX), so `correct` counts right answers and `verified` answers that ran. Prints a table
-and writes bench/results/ask.json and bench/results/ask.png.
+program (EX), so `correct` counts right answers and `verified` answers that ran. Generation
+time is split at each call's first new token: prefill tokens/s (uncached prompt tokens) and
+decode tokens/s, the latter also as a share of its bound, the machine's memory copy rate (measured
+here) over the bytes of weights a decode step reads. `--compare` runs llama.cpp and
+transformers one after the other on the same questions (`compare`: each one's figures, the p50
+speedup and how many EX points apart). Prints a table and writes bench/results/ask.json and
+bench/results/ask.png.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 from figures import save_histogram  # noqa: E402 - bench/figures.py
@@ -31,7 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
-from agents.lm import DEFAULT_MODEL, LMConfig, local_engine  # noqa: E402
+from agents.lm import DEFAULT_MODEL, LMConfig, local_engine, resolve_model  # noqa: E402
+from agents.lm.engine import LocalEngine  # noqa: E402
+from agents.lm.llamacpp import LlamaCppEngine, gguf_file  # noqa: E402
 from agents.session import build_agent  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
 from harness.judge import Judge  # noqa: E402
@@ -53,21 +61,61 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=LMConfig.max_tokens)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--runtime", default=LMConfig.runtime, help=LMConfig.help()["runtime"])
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the other runtime (transformers vs llama.cpp) on the "
+                             "same questions, one after the other")
     args = parser.parse_args()
 
-    lm_config = LMConfig(model=args.model, adapter=args.adapter, max_tokens=args.max_tokens,
-                         runtime=args.runtime, cache=False)
+    questions = dev_tasks(args.n)
+    bandwidth = memory_bandwidth()
+    runtimes = [args.runtime]
+    if args.compare:
+        runtimes = ["llama.cpp", "transformers"]
+    runs = {}
+    for runtime in runtimes:
+        lm_config = LMConfig(model=args.model, adapter=args.adapter, max_tokens=args.max_tokens,
+                             runtime=runtime, cache=False)
+        runs[runtime] = measure(lm_config, args.rounds, questions, bandwidth)
+    figures = dict(next(iter(runs.values())))
+    figures.pop("seconds")
+    if args.compare:
+        quick, slow = runs["llama.cpp"], runs["transformers"]
+        figures["compare"] = {
+            name: {k: v for k, v in run.items() if k != "seconds"} for name, run in runs.items()}
+        figures["compare"]["p50_speedup"] = round(slow["p50_s"] / quick["p50_s"], 2)
+        figures["compare"]["ex_points_apart"] = round(
+            100 * abs(quick["correct"] - slow["correct"]) / len(questions), 1)
+    figures["memory_gb_per_s"] = round(bandwidth / 1e9, 1)
+
+    table = Table(title=f"ask, {len(questions)} demo dev questions, warm, in-process")
+    columns = ("runtime", "p50_s", "p95_s", "prefill_tokens_per_s", "decode_tokens_per_s",
+               "decode_share_of_bound", "verified", "correct")
+    for key in columns:
+        table.add_column(key)
+    for run in runs.values():
+        table.add_row(*(str(run[k]) for k in columns))
+    Console().print(table)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ask.json").write_text(json.dumps(figures, indent=2) + "\n")
+    series = [run["seconds"] for run in runs.values()]
+    save_histogram(RESULTS / "ask.png", series, list(runs), xlabel="wall seconds per question",
+                   title=f"ask latency ({figures['model']}, in-process)",
+                   goal=(3.0, "goal p50 3 s"))
+
+
+def measure(lm_config: LMConfig, rounds: int, questions: list[dict], bandwidth: float) -> dict:
+    """Answer `questions` warm with one runtime; its figures, with the raw seconds."""
     with tempfile.TemporaryDirectory() as tmp:
-        agent = build_agent(None, lm_config, AgentConfig(rounds=args.rounds),
+        agent = build_agent(None, lm_config, AgentConfig(rounds=rounds),
                             store=TraceStore(Path(tmp) / "traces.sqlite"))
         engine = local_engine(agent.draft.lm)
         engine.load()
         agent(question="How many flights are there?")  # warm: caches, sandbox, index
-        questions = dev_tasks(args.n)
         judge = Judge(agent.sandbox)
         seconds, tokens, verified, correct = [], [], 0, 0
         stats_before = engine.generation_stats()
-        for task in tqdm(questions, desc="questions", unit="q"):
+        for task in tqdm(questions, desc=type(engine).__name__, unit="q"):
             start = time.perf_counter()
             prediction = agent(question=task["question"])
             seconds.append(time.perf_counter() - start)
@@ -76,12 +124,19 @@ def main() -> None:
             correct += bool(prediction.verified and judge.correct(
                 prediction.code, task["id"], task["gold_code"], agent.db, task["ordered"]))
         generation = engine.generation_stats().since(stats_before)
-
-    figures = {
+        weights = weight_bytes(engine)
+        engine.close()
+    bound = bandwidth / weights  # tokens/s if a decode step only read every weight once
+    return {
         "n": len(questions),
         "p50_s": round(statistics.median(seconds), 2),
         "p95_s": round(statistics.quantiles(seconds, n=20, method="inclusive")[18], 2),
         "tokens_per_s": round(generation.tokens_per_second, 1),
+        "prefill_tokens_per_s": round(generation.prefill_tokens_per_second, 1),
+        "decode_tokens_per_s": round(generation.decode_tokens_per_second, 1),
+        "decode_bound_tokens_per_s": round(bound, 1),
+        "decode_share_of_bound": round(generation.decode_tokens_per_second / bound, 3),
+        "weight_bytes": weights,
         "backend": "local",
         "runtime": type(engine).__name__,
         "prompt_tokens_per_question": round(generation.prompt_tokens / len(questions)),
@@ -92,20 +147,31 @@ def main() -> None:
         "verified": verified,
         "correct": correct,
         "dtype": lm_config.resolved_dtype(),
-        "max_tokens": args.max_tokens,
-        "rounds": args.rounds,
+        "max_tokens": lm_config.max_tokens,
+        "rounds": rounds,
+        "seconds": seconds,
     }
-    table = Table(title=f"ask, {len(questions)} demo questions, warm, in-process")
-    for key in figures:
-        table.add_column(key)
-    table.add_row(*(str(v) for v in figures.values()))
-    Console().print(table)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ask.json").write_text(json.dumps(figures, indent=2) + "\n")
-    save_histogram(RESULTS / "ask.png", [seconds], ["ask"], xlabel="wall seconds per question",
-                   title=f"ask latency ({figures['model']}, in-process)",
-                   goal=(3.0, "goal p50 3 s"))
+
+def weight_bytes(engine: LocalEngine) -> int:
+    """Bytes of weights one decode step reads: the GGUF file for llama.cpp (4-bit blocks), the
+    parameters for transformers (their dtype)."""
+    if isinstance(engine, LlamaCppEngine):
+        return gguf_file(resolve_model(engine.config.model)).stat().st_size
+    return sum(p.numel() * p.element_size() for p in engine._model.parameters())
+
+
+def memory_bandwidth(megabytes: int = 512, repeats: int = 5) -> float:
+    """Bytes per second of a large array copy on this machine (best of `repeats`): what bounds
+    a decode step, which reads every weight once."""
+    src = np.ones(megabytes << 17)  # float64: 8 bytes each
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - start)
+    return src.nbytes / best
 
 
 if __name__ == "__main__":

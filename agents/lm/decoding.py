@@ -3,6 +3,7 @@ and streaming as tokens arrive, seeded sampling, loop detection, end-of-sequence
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,13 @@ class Decode:
     top_k: int | None
     seed: int | None  # set when sampling
     mask: Callable[[Any, Any], Any] | None = None  # a logits processor: (ids, scores) -> scores
+    # perf_counter() when the first new token came out: the prefill ends there (set by the
+    # runtime's token loop).
+    first_token_at: float | None = None
+
+    def first_token(self) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
 
 
 class Watcher:

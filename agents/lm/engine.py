@@ -59,10 +59,24 @@ class GenerationStats:
     completion_tokens: int = 0
     seconds: float = 0.0  # wall time inside generation calls (tokenize, generate, decode)
     load_seconds: float | None = None
+    # The token loop split at its first new token: before it the prompt's uncached tokens are
+    # prefilled (and one token sampled); after it each further token is one decode step.
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    decoded_tokens: int = 0  # new tokens after the first of each call
 
     @property
     def tokens_per_second(self) -> float:
         return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def prefill_tokens_per_second(self) -> float:
+        prefilled = self.prompt_tokens - self.cached_prompt_tokens
+        return prefilled / self.prefill_seconds if self.prefill_seconds > 0 else 0.0
+
+    @property
+    def decode_tokens_per_second(self) -> float:
+        return self.decoded_tokens / self.decode_seconds if self.decode_seconds > 0 else 0.0
 
     def since(self, earlier: GenerationStats) -> GenerationStats:
         """The work done between two snapshots."""
@@ -73,6 +87,9 @@ class GenerationStats:
             completion_tokens=self.completion_tokens - earlier.completion_tokens,
             seconds=self.seconds - earlier.seconds,
             load_seconds=self.load_seconds,
+            prefill_seconds=self.prefill_seconds - earlier.prefill_seconds,
+            decode_seconds=self.decode_seconds - earlier.decode_seconds,
+            decoded_tokens=self.decoded_tokens - earlier.decoded_tokens,
         )
 
 
@@ -288,7 +305,10 @@ class LocalEngine:
                 matcher, eos = self._matchers.fresh(tokenizer, vocab, grammar)
                 decode.mask = TokenMask(matcher, eos, prompt_tokens, vocab, self._mask_stats)
             watch = Watcher(tokenizer, stops, sink) if (stops or sink) else None
+            loop_started = time.perf_counter()
             new, cached = self._run(decode, watch, cancel)
+            loop_ended = time.perf_counter()
+            first = decode.first_token_at or loop_ended
             text = tokenizer.decode(new, skip_special_tokens=True)
             stopped_at = first_stop(text, stops)
             if stopped_at is not None:
@@ -305,7 +325,10 @@ class LocalEngine:
                 calls=s.calls + 1, prompt_tokens=s.prompt_tokens + prompt_tokens,
                 cached_prompt_tokens=s.cached_prompt_tokens + cached,
                 completion_tokens=s.completion_tokens + len(new), seconds=s.seconds + seconds,
-                load_seconds=s.load_seconds)
+                load_seconds=s.load_seconds,
+                prefill_seconds=s.prefill_seconds + (first - loop_started),
+                decode_seconds=s.decode_seconds + (loop_ended - first),
+                decoded_tokens=s.decoded_tokens + max(0, len(new) - 1))
         return _Generated(text, prompt_tokens, len(new), finish, seconds, adaptations)
 
     def _response(self, request: Request, out: _Generated) -> Response:

@@ -196,6 +196,7 @@ class LlamaCppEngine(LocalEngine):
                                 reset=True, logits_processor=processors)
         try:
             for token in tokens:
+                decode.first_token()
                 new.append(token)
                 if watch is not None:
                     watch.add([token])

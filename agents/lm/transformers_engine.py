@@ -96,6 +96,7 @@ class TransformersEngine(LocalEngine):
 
         class _Stop(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
+                decode.first_token()  # called once per new token, first after the prefill
                 done = (watch is not None and watch.stopped) or (
                     cancel is not None and cancel.is_set()) or looping(
                     input_ids[0, prompt_tokens:].tolist())

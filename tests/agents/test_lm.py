@@ -131,6 +131,11 @@ def test_answers_a_chat_message_with_token_usage(lm: dspy.LM, engine: LocalEngin
     spent = engine.generation_stats().since(before)
     assert spent.calls == 1 and spent.completion_tokens == usage["completion_tokens"]
     assert spent.tokens_per_second > 0
+    # The call's time split at its first new token: prefill before, decode steps after.
+    assert spent.decoded_tokens == spent.completion_tokens - 1
+    assert spent.prefill_seconds > 0 and spent.prefill_tokens_per_second > 0
+    assert spent.decode_seconds > 0 and spent.decode_tokens_per_second > 0
+    assert spent.prefill_seconds + spent.decode_seconds <= spent.seconds
     weights = "gguf" if isinstance(engine, LlamaCppEngine) else DTYPE
     assert lm.model.startswith(f"local/{SMALL}@{weights}-")
 
