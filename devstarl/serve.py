@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from agents.lm.catalogue import DEFAULT_MODEL
 from tools.stopping import on_stop, stop_on_signals
+
+if TYPE_CHECKING:
+    from serving.server import ServeConfig
 
 out = Console()
 err = Console(stderr=True)
@@ -26,6 +29,10 @@ def serve(
     adapter: Annotated[list[str] | None, typer.Option(
         help="NAME=PATH: serve this adapter folder as model NAME (repeatable). Every adapter "
              "registered by `learn` is served too, as <db>-<version>.")] = None,
+    merged: Annotated[str | None, typer.Option(
+        help="DB or ADAPTER_FOLDER: serve this one adapter (a database's registered one, or a "
+             "folder) merged into the base, under the adapter's name, with no LoRA path: on a "
+             "CPU, where vLLM's LoRA path is slow. Merged once and cached by content.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     max_model_len: Annotated[int, typer.Option(help="Longest prompt + reply, in tokens.")] = 2048,
@@ -51,8 +58,13 @@ def serve(
         vllm_env.install(log=err.print)
         return
     vllm_env.ensure(log=err.print)
-    config = ServeConfig(base=base, adapters=_registered() | _parse_adapters(adapter or []),
-                         host=host, port=port, max_model_len=max_model_len)
+    if merged is not None:
+        if adapter:
+            raise ServeError("--merged serves one adapter on its own; drop --adapter")
+        config = merged_config(merged, base, host=host, port=port, max_model_len=max_model_len)
+    else:
+        config = ServeConfig(base=base, adapters=_registered() | _parse_adapters(adapter or []),
+                             host=host, port=port, max_model_len=max_model_len)
     server = VllmServer(config, vllm_env)
     checked = server.preflight()
     err.print(f"starting vLLM for {base} with {len(config.adapters)} adapter(s) "
@@ -61,13 +73,34 @@ def serve(
     on_stop(lambda: "vLLM stopped")  # tools.stopping ends vLLM and its workers, our children
     with server.start(checked):
         out.print(f"serving at {server.api_base}  models: "
-                  f"{', '.join([base_name(base), *loaded])}")
+                  f"{', '.join([config.served_name or base_name(base), *loaded])}")
         while server.process.poll() is None:
-            for name in sync_registered(server.api_base, loaded):
+            for name in sync_registered(server.api_base, loaded) if config.lora else []:
                 out.print(f"loaded adapter {name}")
                 loaded.add(name)
             time.sleep(SYNC_EVERY_S)
     raise ServeError(f"vLLM stopped on its own: {server.last_error()} (log: {server.log_path})")
+
+
+def merged_config(which: str, base: str, **settings) -> ServeConfig:
+    """A server for one adapter merged into `base`: `which` is a database with a registered
+    adapter or an adapter folder. Served under the adapter's own name, so clients that name
+    the adapter (`--adapter`) reach it unchanged."""
+    from agents.lm import lora_name
+    from agents.registry import registered
+    from serving.env import ServeError
+    from serving.merge import merged_folder
+    from serving.server import ServeConfig, base_folder
+
+    folder = Path(which).expanduser()
+    if not folder.is_dir():
+        folder = registered(which)
+        if folder is None:
+            raise ServeError(f"--merged {which}: neither an adapter folder nor a database with "
+                             "a registered adapter (`devstarl learn --db DB` registers one)")
+    err.print(f"merging {folder} into {base} (once; cached)", soft_wrap=True)
+    merged = merged_folder(folder, base_folder(base))
+    return ServeConfig(base=str(merged), served_name=lora_name(folder), lora=False, **settings)
 
 
 def sync_registered(api_base: str, loaded: set[str]) -> list[str]:

@@ -41,6 +41,8 @@ class ServeConfig:
     dtype: str = "bfloat16"
     kv_cache_gb: int = 1  # CPU only: KV cache size
     ready_timeout: float = 300.0
+    served_name: str | None = None  # None: base_name(base)
+    lora: bool = True  # False: no LoRA path at all (a merged adapter serves at base speed)
 
     @property
     def api_base(self) -> str:
@@ -139,14 +141,16 @@ class VllmServer:
         c = self.config
         rank = c.max_lora_rank or max([16, *(lora_rank(f) for f in adapters.values())])
         command = [str(self.env.python), "-m", "vllm.entrypoints.openai.api_server",
-                   "--model", str(base), "--served-model-name", base_name(c.base),
+                   "--model", str(base), "--served-model-name",
+                   c.served_name or base_name(c.base),
                    "--host", c.host, "--port", str(c.port), "--dtype", self.dtype(),
                    "--max-model-len", str(c.max_model_len), "--seed", "0",
-                   "--enable-lora", "--max-loras", str(c.max_loras),
-                   "--max-lora-rank", str(rank),
                    # llguidance, as in-process: the program grammar (agents/grammar.py) uses its
                    # Lark dialect (`&`, `~` in lexemes), which xgrammar does not read.
                    "--structured-outputs-config.backend", "guidance"]
+        if c.lora:
+            command += ["--enable-lora", "--max-loras", str(c.max_loras),
+                        "--max-lora-rank", str(rank)]
         if adapters:
             command += ["--lora-modules", *(f"{n}={f}" for n, f in adapters.items())]
         return command

@@ -15,7 +15,7 @@ import pytest
 
 from agents.lm import LMConfig, LMUnavailable, load_adapter, lora_name, make_lm
 from agents.registry import adapters_dir
-from devstarl.serve import _parse_adapters, _registered, sync_registered
+from devstarl.serve import _parse_adapters, _registered, merged_config, sync_registered
 from serving.env import MARKER, ServeError, VllmEnv
 from serving.server import ServeConfig, VllmServer, group_alive, port_free
 
@@ -139,6 +139,22 @@ def test_command_serves_lora_with_runtime_loading(tmp_path: Path) -> None:
     config.dtype = "auto"  # the dtype the local backend would load here (bf16 emulated on AVX2)
     assert server.command(*server.preflight())[command.index("--dtype") + 1] == (
         "bfloat16" if env.gpu else LMConfig().resolved_dtype())
+
+
+def test_a_merged_adapter_is_served_under_its_name_without_lora(tmp_path: Path) -> None:
+    env = fake_env(tmp_path / "env", IMPORTS)
+    merged = model_folder(tmp_path / "merged" / "db-1-0123abcd")
+    config = ServeConfig(base=str(merged), served_name="db-1", lora=False, port=_free_port())
+    server = VllmServer(config, env)
+    command = server.command(*server.preflight())
+    assert command[command.index("--served-model-name") + 1] == "db-1"
+    assert command[command.index("--model") + 1] == str(merged)
+    assert not any("lora" in part for part in command)
+
+
+def test_merged_names_an_adapter_folder_or_a_registered_database(own_home: Path) -> None:
+    with pytest.raises(ServeError, match="neither an adapter folder nor a database"):
+        merged_config("no-such-db", "smollm2-135m")
 
 
 def test_adapter_specs_are_parsed() -> None:
