@@ -60,7 +60,8 @@ class GenerationStats:
     seconds: float = 0.0  # wall time inside generation calls (tokenize, generate, decode)
     load_seconds: float | None = None
     # The token loop split at its first new token: before it the prompt's uncached tokens are
-    # prefilled (and one token sampled); after it each further token is one decode step.
+    # prefilled (and one token sampled); after it each further token is one decode step
+    # (llama.cpp's saving of the KV state, a few ms, falls in the decode time).
     prefill_seconds: float = 0.0
     decode_seconds: float = 0.0
     decoded_tokens: int = 0  # new tokens after the first of each call
