@@ -186,6 +186,9 @@ def _compile(agent: IbisAgent, trainset: list[dspy.Example], devset: list[dspy.E
             num_threads=config.threads, seed=config.seed, **demos,
         ).compile(agent, trainset=trainset, valset=devset, **budget)
     budget = {"auto": config.auto} if config.auto else {"max_metric_calls": config.metric_calls}
+    # Every module each iteration: round robin would spend iterations on reflect and revise,
+    # which never run when drafts pass (or with rounds=0), so have nothing to reflect on.
     return dspy.GEPA(metric=ex_metric(agent, judge, feedback=True), reflection_lm=prompt_lm,
-                     num_threads=config.threads, seed=config.seed, log_dir=config.log_dir,
-                     track_stats=True, **budget).compile(agent, trainset=trainset, valset=devset)
+                     component_selector="all", num_threads=config.threads, seed=config.seed,
+                     log_dir=config.log_dir, track_stats=True,
+                     **budget).compile(agent, trainset=trainset, valset=devset)
