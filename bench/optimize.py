@@ -76,7 +76,8 @@ def main() -> None:
                         help="random-search programs; mipro candidates per module")
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--limit", type=int, default=None,
-                        help="first N dev and test tasks only (a smoke run)")
+                        help="first N dev and test tasks only: a smoke run, written to "
+                             "optimize_smoke.json")
     parser.add_argument("--no-adapter", action="store_true", help="skip the adapter's runs")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
     parser.add_argument("--port", type=int, default=8766)
@@ -92,9 +93,10 @@ def main() -> None:
                        scoring_only=True)
     db = resolve(None)
     adapter = None if args.no_adapter else registered(db.name)
-    out = RESULTS / "optimize"
+    stem = "optimize" if args.limit is None else "optimize_smoke"  # a smoke run stays apart
+    out = RESULTS / stem
     out.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "optimize.json"
+    path = RESULTS / f"{stem}.json"
     setup = {"model": DEFAULT_MODEL, "backend": args.backend, "n_test": len(test),
              "n_train": len(train), "n_dev": len(dev), "rounds": args.rounds,
              "max_tokens": args.max_tokens, "prompt_model": args.prompt_model}
@@ -126,7 +128,7 @@ def main() -> None:
                 figures.update(_run(name, key, agent, task_lm, prompt_lm, train, dev, test,
                                     judge, args, db, lm, out))
                 path.write_text(json.dumps(figures, indent=2) + "\n")
-    _report(figures, args)
+    _report(figures, args, stem)
 
 
 def _run(name, key, agent, task_lm, prompt_lm, train, dev, test, judge, args, db, lm,
@@ -164,7 +166,7 @@ def _server(stack: ExitStack, args: argparse.Namespace) -> str:
     return server.api_base
 
 
-def _report(figures: dict, args: argparse.Namespace) -> None:
+def _report(figures: dict, args: argparse.Namespace, stem: str) -> None:
     rows = [(name + suffix, figures[f"{name}{suffix}_ex"], figures.get(f"{name}{suffix}_dev_ex"),
              figures.get(f"{name}{suffix}_reloaded_dev_ex"), figures.get(f"{name}{suffix}_s", 0))
             for suffix in ("", "_adapter") for name in PROGRAMS
@@ -185,7 +187,7 @@ def _report(figures: dict, args: argparse.Namespace) -> None:
     ax.set_ylabel("EX")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "optimize.png", dpi=120)
+    fig.savefig(RESULTS / f"{stem}.png", dpi=120)
 
 
 if __name__ == "__main__":
