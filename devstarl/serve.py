@@ -67,7 +67,8 @@ def serve(
                              host=host, port=port, max_model_len=max_model_len)
     server = VllmServer(config, vllm_env)
     checked = server.preflight()
-    err.print(f"starting vLLM for {base} with {len(config.adapters)} adapter(s) "
+    what = f"{base} + {config.served_name} merged" if merged else base
+    err.print(f"starting vLLM for {what} with {len(config.adapters)} adapter(s) "
               f"(log: {server.log_path})", soft_wrap=True)
     loaded = set(config.adapters)
     on_stop(lambda: "vLLM stopped")  # tools.stopping ends vLLM and its workers, our children

@@ -10,14 +10,14 @@ folder that looks complete.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import warnings
 from pathlib import Path
 
+from agents.lm.chat import one_line
 from tools.errors import DevstarlError
-from tools.paths import sub_dir
+from tools.paths import content_key, sub_dir
 
 FORMAT = 1
 _FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -51,10 +51,8 @@ def merged_folder(adapter: str | Path, base: str | Path, cache: Path | None = No
 
 def cache_key(adapter: Path, base: Path) -> str:
     """By content: a retrained adapter, or the same one on another base, is a new merge."""
-    h = hashlib.sha256(f"merged v{FORMAT}\0".encode())
-    for path in (*(adapter / name for name in _FILES), base / "config.json"):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+    return content_key(f"merged v{FORMAT}", (*(adapter / name for name in _FILES),
+                                             base / "config.json"), length=16)
 
 
 def _merge(adapter: Path, base: Path, out: Path) -> None:
@@ -67,6 +65,6 @@ def _merge(adapter: Path, base: Path, out: Path) -> None:
             warnings.simplefilter("ignore", FutureWarning)
             merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
-        raise MergeError(f"cannot merge {adapter} into {base}: {e}") from e
+        raise MergeError(f"cannot merge {adapter} into {base}: {one_line(e)}") from e
     merged.save_pretrained(out)
     AutoTokenizer.from_pretrained(base).save_pretrained(out)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,3 +103,26 @@ def default_model(request: pytest.FixtureRequest) -> Path:
 def small_model(request: pytest.FixtureRequest) -> Path:
     """SmolLM2-135M-Instruct (`smollm2-135m`): for tests that need a real model, fast."""
     return installed_model(request, "smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(small_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random LoRA (r=4 on q_proj, v_proj) whose weights are moved away from a no-op."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(small_model, dtype=torch.float32)
+    with warnings.catch_warnings():  # peft 0.21 reads a property transformers 5 deprecated
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated",
+                                FutureWarning)
+        model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8,
+                                                target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():
+        for name, weight in model.named_parameters():
+            if "lora_B" in name:  # zero at init: the adapter would change nothing
+                weight.normal_(0.0, 0.2)
+    path = tmp_path_factory.mktemp("adapters") / "tiny-lora"
+    model.save_pretrained(path)
+    return path

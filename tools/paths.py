@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import platformdirs
@@ -22,3 +24,12 @@ def sub_dir(name: str) -> Path:
     path = data_dir() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def content_key(tag: str, paths: Iterable[Path], length: int = 32) -> str:
+    """A cache key from `tag` and the names and bytes of `paths`: what is derived from these
+    files is derived again when any of them changes."""
+    h = hashlib.sha256(f"{tag}\0".encode())
+    for path in paths:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:length]

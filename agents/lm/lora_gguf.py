@@ -18,7 +18,6 @@ adapter's config and weights and the base's config.json, and written atomically.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from agents.lm.errors import LMConfigError
-from tools.paths import sub_dir
+from tools.paths import content_key, sub_dir
 
 FORMAT = 1  # bump when the written layout changes: old cache entries are then never read
 CONFIG, WEIGHTS = "adapter_config.json", "adapter_model.safetensors"
@@ -109,10 +108,8 @@ def convert(adapter: str | Path, base: str | Path, cache: Path | None = None) ->
 
 def cache_key(adapter: Path, base: Path) -> str:
     """By content: a retrained adapter, or the same one on another base, is a new file."""
-    h = hashlib.sha256(f"lora-gguf v{FORMAT}\0".encode())
-    for path in (adapter / CONFIG, adapter / WEIGHTS, base / "config.json"):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:32]
+    return content_key(f"lora-gguf v{FORMAT}", (adapter / CONFIG, adapter / WEIGHTS,
+                                                base / "config.json"))
 
 
 def _write(path: Path, adapter: Path, base: Path, pairs: list[tuple[str, str, str]]) -> None:

@@ -11,7 +11,6 @@ import json
 import socket
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -295,29 +294,6 @@ def test_engine_name_follows_the_adapter_weights(tmp_path: Path) -> None:
 
 
 # -- A peft adapter ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def tiny_adapter(small_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random LoRA (r=4 on q_proj, v_proj) whose weights are moved away from a no-op."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(small_model, dtype=torch.float32)
-    with warnings.catch_warnings():  # peft 0.21 reads a property transformers 5 deprecated
-        warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated",
-                                FutureWarning)
-        model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8,
-                                                target_modules=["q_proj", "v_proj"]))
-    with torch.no_grad():
-        for name, weight in model.named_parameters():
-            if "lora_B" in name:  # zero at init: the adapter would change nothing
-                weight.normal_(0.0, 0.2)
-    path = tmp_path_factory.mktemp("adapters") / "tiny-lora"
-    model.save_pretrained(path)
-    return path
 
 
 @pytest.mark.slow
