@@ -68,6 +68,18 @@ class AgentConfig:
         default=50, metadata={"help": "sample rows compared when voting between candidates"}
     )
 
+    @classmethod
+    def for_model(cls, model: str, rounds: int | None = None, **settings: Any) -> AgentConfig:
+        """The settings for `model` (a catalogue name, folder or served name): `rounds`, else
+        the revise rounds the catalogue measured for that model, else the default."""
+        if rounds is None:
+            from agents.lm.catalogue import CATALOGUE  # the catalogue is data; no model loads
+
+            entry = CATALOGUE.get(model)
+            rounds = entry.rounds if entry is not None and entry.rounds is not None \
+                else cls.rounds
+        return cls(rounds=rounds, **settings)
+
     def __post_init__(self) -> None:
         check_types(self)
         checks = {

@@ -59,7 +59,8 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help="a catalogue name or folder")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder")
     parser.add_argument("--max-tokens", type=int, default=LMConfig.max_tokens)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="revise rounds (default: the model's, as ask uses)")
     parser.add_argument("--runtime", default=LMConfig.runtime, help=LMConfig.help()["runtime"])
     parser.add_argument("--compare", action="store_true",
                         help="also run the other runtime (transformers vs llama.cpp) on the "
@@ -104,10 +105,11 @@ def main() -> None:
                    goal=(3.0, "goal p50 3 s"))
 
 
-def measure(lm_config: LMConfig, rounds: int, questions: list[dict], bandwidth: float) -> dict:
+def measure(lm_config: LMConfig, rounds: int | None, questions: list[dict],
+            bandwidth: float) -> dict:
     """Answer `questions` warm with one runtime; its figures, with the raw seconds."""
     with tempfile.TemporaryDirectory() as tmp:
-        agent = build_agent(None, lm_config, AgentConfig(rounds=rounds),
+        agent = build_agent(None, lm_config, AgentConfig.for_model(lm_config.model, rounds),
                             store=TraceStore(Path(tmp) / "traces.sqlite"))
         engine = local_engine(agent.draft.lm)
         engine.load()
@@ -148,7 +150,7 @@ def measure(lm_config: LMConfig, rounds: int, questions: list[dict], bandwidth: 
         "correct": correct,
         "dtype": lm_config.resolved_dtype(),
         "max_tokens": lm_config.max_tokens,
-        "rounds": rounds,
+        "rounds": agent.config.rounds,
         "seconds": seconds,
     }
 

@@ -23,7 +23,6 @@ out = Console()
 err = Console(stderr=True)
 
 Db = Annotated[str | None, typer.Option("--db", help="DuckDB file, Ibis URL, or 'demo'.")]
-Rounds = Annotated[int, typer.Option(help="Revise rounds after a failed draft.")]
 Program = Annotated[str | None, typer.Option(
     help="An optimized program file (devstarl optimize). Default: the database's registered "
          "program, if any; 'none' for the uncompiled modules.")]

@@ -12,8 +12,7 @@ from rich.console import Console
 
 from agents.config import NEEDS_PROMPT_MODEL, OPTIMIZERS
 from agents.lm import LMConfig
-from devstarl.ask import Rounds
-from devstarl.options import model_options
+from devstarl.options import ROUNDS_HELP, model_options
 
 out = Console()
 err = Console(stderr=True)
@@ -62,7 +61,7 @@ def optimize(
              "name a server serves.")] = None,
     prompt_api_base: Annotated[str | None, typer.Option(
         help="mipro/gepa: the prompt model's OpenAI-compatible endpoint, with /v1.")] = None,
-    rounds: Rounds = 2,
+    rounds: Annotated[int | None, typer.Option(help=ROUNDS_HELP)] = None,
     *,
     lm: LMConfig,
 ) -> None:
@@ -90,7 +89,8 @@ def optimize(
     dev_tasks = _tasks(dev, "dev", database.name)[:limit]
     prompt_lm = make_lm(prompt_config(prompt_model, prompt_api_base)) if prompt_model else None
     lm = with_registered_adapter(replace(lm, cache=False), database.name).validate()
-    agent = build_agent(database, lm, AgentConfig(rounds=rounds), program="none")
+    agent_config = AgentConfig.for_model(lm.model, rounds=rounds)
+    agent = build_agent(database, lm, agent_config, program="none")
     run = start_run("optimize", {"db": database.name, **config.__dict__,
                                  "lm": lm.to_dict(), "train_n": len(train_tasks),
                                  "dev_n": len(dev_tasks)})
@@ -102,7 +102,7 @@ def optimize(
         run.finish()
     path = output or new_program_path(database.name, optimizer)
     card = {**report, "db": database.name, "model": model_label(lm), "prompt_model": prompt_model,
-            "adapter": lm.adapter, "rounds": rounds, "max_tokens": lm.max_tokens,
+            "adapter": lm.adapter, "rounds": agent_config.rounds, "max_tokens": lm.max_tokens,
             "train": str(train), "dev": str(dev)}
     save_program(compiled, path, card)
     wins = report["dev_ex"] > report["dev_ex_before"]

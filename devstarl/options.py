@@ -15,11 +15,16 @@ import typer
 
 from agents.config import AgentConfig
 from agents.lm import DEFAULT_MODEL, LMConfig
+from agents.lm.catalogue import CATALOGUE
 
 _HELP = LMConfig.help()
 _ADAPTER_HELP = _HELP["adapter"] + (
     " Default: the database's registered adapter, if any; 'none' for the base model.")
 _AGENT = AgentConfig()
+_MEASURED = ", ".join(f"{m.rounds} for {m.name}" for m in CATALOGUE.values()
+                      if m.rounds is not None)
+ROUNDS_HELP = (f"Revise rounds after a failed draft. Default: the model's ({_MEASURED}), "
+               f"else {_AGENT.rounds}.")
 
 
 def _option(name: str, kind: Any, default: Any, help_text: str, *flags: str) -> inspect.Parameter:
@@ -27,10 +32,11 @@ def _option(name: str, kind: Any, default: Any, help_text: str, *flags: str) -> 
                              annotation=Annotated[kind, typer.Option(*flags, help=help_text)])
 
 
-def _inject(name: str, options: list[inspect.Parameter], build: Callable[..., Any]
-            ) -> Callable[[Callable], Callable]:
+def _inject(name: str, options: list[inspect.Parameter], build: Callable[..., Any],
+            uses: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
     """Decorate `command(..., <name>: Config)`: typer sees `options` in place of `<name>` (it
-    reads the signature) and the command gets `build(**their values)`."""
+    reads the signature) and the command gets `build(**their values)`. `uses` names configs an
+    outer decorator injected, handed to `build` too (and still to the command)."""
 
     def decorate(command: Callable) -> Callable:
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
@@ -38,7 +44,8 @@ def _inject(name: str, options: list[inspect.Parameter], build: Callable[..., An
 
         @functools.wraps(command)
         def run(*args: Any, **kwargs: Any) -> Any:
-            value = build(**{p.name: kwargs.pop(p.name) for p in options})
+            value = build(**{p.name: kwargs.pop(p.name) for p in options},
+                          **{n: kwargs[n] for n in uses})
             return command(*args, **{name: value}, **kwargs)
 
         run.__signature__ = inspect.Signature([*own, *options])  # type: ignore[attr-defined]
@@ -61,9 +68,10 @@ def model_options(max_tokens: int = LMConfig.max_tokens) -> Callable[[Callable],
 
 
 def agent_options(docs: bool = False) -> Callable[[Callable], Callable]:
-    """The pipeline options as `config: AgentConfig` (with `docs`, --docs-k too)."""
+    """The pipeline options as `config: AgentConfig` (with `docs`, --docs-k too). Goes under
+    `model_options`: the default revise rounds are the model's."""
     options = [
-        _option("rounds", int, _AGENT.rounds, "Revise rounds after a failed draft."),
+        _option("rounds", int | None, None, ROUNDS_HELP),
         _option("candidates", int, _AGENT.candidates,
                 "Drafts voted on by their results: the greedy one and the rest sampled."),
         _option("redrafts", int, _AGENT.redrafts,
@@ -79,7 +87,7 @@ def agent_options(docs: bool = False) -> Callable[[Callable], Callable]:
         options.append(_option("docs_k", int, _AGENT.docs_k, "Doc snippets per prompt (0: none).",
                                "--docs-k"))
 
-    def build(shots: int, **rest: Any) -> AgentConfig:
-        return AgentConfig(shots_k=shots, **rest)
+    def build(shots: int, lm: LMConfig, **rest: Any) -> AgentConfig:
+        return AgentConfig.for_model(lm.model, shots_k=shots, **rest)
 
-    return _inject("config", options, build)
+    return _inject("config", options, build, uses=("lm",))

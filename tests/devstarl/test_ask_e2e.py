@@ -81,9 +81,10 @@ def test_dead_server_names_the_url() -> None:
 def test_ctrl_c_in_chat_returns_to_the_prompt(demo_db, default_model) -> None:
     before = TraceStore().count()
     # transformers, the slower runtime, and a question the first draft rarely settles: the run
-    # is still going a few seconds in (a fixed sleep from start once caught it already answered)
+    # is still going a few seconds in (a fixed sleep from start once caught it already answered);
+    # revise rounds, which the default model's default leaves out, keep it going longer
     proc = subprocess.Popen([*DEVSTARL, "chat", "--max-tokens", "400", "--runtime",
-                             "transformers"], stdin=subprocess.PIPE,
+                             "transformers", "--rounds", "2"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ.copy())
     assert proc.stdin is not None and proc.stdout is not None
