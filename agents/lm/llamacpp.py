@@ -206,12 +206,7 @@ class LlamaCppEngine(LocalEngine):
                     break
         finally:
             tokens.close()
-        state = model.save_state()
-        # Its logits copy is n_batch x vocab floats (311 MB for Qwen's 152k vocab) and not
-        # counted against the cache's capacity; a restored state decodes its last prompt token
-        # again, so one row keeps the bound honest (load_state broadcasts it).
-        state.scores = state.scores[-1:].copy()
-        self._prefixes[model.input_ids[:model.n_tokens].tolist()] = state
+        self._prefixes[model.input_ids[:model.n_tokens].tolist()] = _save(model)
         return new, cached
 
     def _restore_prefix(self, ids: list[int]) -> int:
@@ -228,9 +223,43 @@ class LlamaCppEngine(LocalEngine):
         if state is not None:
             saved = Llama.longest_token_prefix(state.input_ids[:state.n_tokens].tolist(), ids)
             if saved > live:
-                model.load_state(state)
+                _restore(model, state)
                 live = saved
         return min(live, len(ids) - 1)  # the last prompt token is always decoded again
+
+
+def _save(model: Any) -> Any:
+    """`model.save_state()` without its logits: that copies n_batch x vocab floats (311 MB for
+    Qwen's 152k vocab, about 0.5 s a call here). A restored state decodes its last prompt
+    token again (`_restore_prefix`), so no saved logits row is ever read."""
+    import ctypes
+
+    import llama_cpp
+
+    size = llama_cpp.llama_state_get_size(model.ctx)
+    data = (ctypes.c_uint8 * size)()
+    used = llama_cpp.llama_state_get_data(model.ctx, data, size)
+    if used > size:
+        raise RuntimeError("llama.cpp wrote more state than it sized")
+    return llama_cpp.LlamaState(input_ids=model.input_ids.copy(), scores=None,
+                                n_tokens=model.n_tokens, llama_state=ctypes.string_at(data, used),
+                                llama_state_size=used, seed=model._seed)
+
+
+def _restore(model: Any, state: Any) -> None:
+    """`model.load_state(state)` for a state `_save` made: no logits to put back."""
+    import ctypes
+
+    import llama_cpp
+
+    data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+    if llama_cpp.llama_state_set_data(model.ctx, data, state.llama_state_size) \
+            != state.llama_state_size:
+        raise RuntimeError("llama.cpp did not take the saved state")
+    model.input_ids = state.input_ids.copy()
+    model.n_tokens = state.n_tokens
+    model._seed = state.seed
+    model._requires_eval = True  # its logits are not the restored state's
 
 
 def _apply_lora(model: Any, path: Path) -> None:
