@@ -8,13 +8,12 @@ new adapter only when it beats the current one on held-out tasks. The same regis
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tools.errors import DevstarlError
-from tools.paths import sub_dir
+from tools.paths import sub_dir, write_atomic
 
 
 def adapters_dir() -> Path:
@@ -74,10 +73,7 @@ def register(db_name: str, adapter: Path, scores: dict[str, Any],
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
-    tmp = path.with_suffix(".tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise RegistryError(f"cannot write {path}: {e.strerror or e}; it is unchanged") from e

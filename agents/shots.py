@@ -22,7 +22,7 @@ from rank_bm25 import BM25Okapi
 from retrieval.tokens import tokenize
 from tools.errors import DevstarlError
 from tools.jsonl import json_lines
-from tools.paths import sub_dir
+from tools.paths import sub_dir, write_atomic
 from tools.schema import Schema
 
 
@@ -72,11 +72,8 @@ def shots_path(db_name: str, schema: Schema) -> Path:
 
 def write_shots(path: Path, shots: Iterable[Shot]) -> Path:
     """Write atomically: a killed write leaves the old file or none, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps({"question": s.question, "code": s.code}) + "\n"
-                           for s in shots))
-    tmp.replace(path)
+    write_atomic(path, "".join(json.dumps({"question": s.question, "code": s.code}) + "\n"
+                               for s in shots))
     return path
 
 

@@ -25,6 +25,7 @@ from finetune.sampler import ROW_CAP, Draw, Sampler
 from finetune.verbalize import question
 from tools.calls import compile_code, execute
 from tools.database import Database
+from tools.paths import write_atomic
 from tools.records import ToolResult
 from tools.sandbox import Sandbox, default_sandbox
 from tools.schema import inspect
@@ -165,8 +166,4 @@ def bootstrap(db: Database, n: int = 300, seed: int = 0, budget: float = 5.0,
 def write_tasks(tasks: list[dict[str, Any]], path: Any) -> None:
     from pathlib import Path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in tasks))
-    tmp.replace(path)
+    write_atomic(Path(path), "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in tasks))

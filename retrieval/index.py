@@ -7,7 +7,6 @@ never imports ibis) and by the versions of the corpus, Doc record and tokenizer 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -19,6 +18,7 @@ from rank_bm25 import BM25Okapi
 from retrieval.corpus import CORPUS_VERSION
 from retrieval.doc import DOC_VERSION, Doc
 from retrieval.tokens import TOKENIZER_VERSION, tokenize
+from tools.paths import write_atomic
 
 INDEX_VERSION = 2  # bump when the field weights below change
 CACHE_NAME = "index.json"
@@ -176,8 +176,5 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _write(path: Path, index: Index) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {"key": index.key, "docs": [d.to_dict() for d in index.docs], "tokens": index.tokens}
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data))

@@ -18,7 +18,7 @@ import duckdb
 from tools import engines
 from tools.database import Database, one_line
 from tools.errors import DatabaseError
-from tools.paths import sub_dir
+from tools.paths import sub_dir, write_atomic
 
 SCHEMA_VERSION = 1
 LOW_CARDINALITY = 25  # text columns with at most this many distinct values list some of them
@@ -131,9 +131,7 @@ def inspect(db: Database, refresh: bool = False) -> Schema:
     if cache.exists() and not refresh:
         return Schema.from_dict(json.loads(cache.read_text()))
     schema = _inspect(db)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps(schema.to_dict()))
-    tmp.replace(cache)
+    write_atomic(cache, json.dumps(schema.to_dict()))
     return schema
 
 
