@@ -36,6 +36,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     max_model_len: Annotated[int, typer.Option(help="Longest prompt + reply, in tokens.")] = 2048,
+    max_num_seqs: Annotated[int | None, typer.Option(
+        help="Requests decoded at once (vLLM's batch). Default: 64 with a GPU, 8 without, "
+             "which is also how many tasks `synth` keeps in flight against a server.")] = None,
     env: Annotated[Path | None, typer.Option(
         help="The vLLM environment (default: $DEVSTARL_VLLM_ENV, else <data>/vllm-env).")] = None,
     install: Annotated[bool, typer.Option(
@@ -61,10 +64,12 @@ def serve(
     if merged is not None:
         if adapter:
             raise ServeError("--merged serves one adapter on its own; drop --adapter")
-        config = merged_config(merged, base, host=host, port=port, max_model_len=max_model_len)
+        config = merged_config(merged, base, host=host, port=port, max_model_len=max_model_len,
+                               max_num_seqs=max_num_seqs)
     else:
         config = ServeConfig(base=base, adapters=_registered() | _parse_adapters(adapter or []),
-                             host=host, port=port, max_model_len=max_model_len)
+                             host=host, port=port, max_model_len=max_model_len,
+                             max_num_seqs=max_num_seqs)
     server = VllmServer(config, vllm_env)
     checked = server.preflight()
     what = f"{base} + {config.served_name} merged" if merged else base

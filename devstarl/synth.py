@@ -18,7 +18,9 @@ from tools.stopping import on_stop, stop_on_signals
 
 out = Console()
 
-Workers = Annotated[int, typer.Option(help="Tasks run at once (batched on a server backend).")]
+Workers = Annotated[int | None, typer.Option(
+    help="Tasks run at once. Default: 1 in-process; on a server backend, the batch `devstarl "
+         "serve` decodes (64 with a GPU, 8 without), so the server stays full.")]
 Samples = Annotated[int, typer.Option(help="Answers per task, sampled, for pass@k.")]
 Split = Annotated[str | None, typer.Option(help="Only tasks of this split (train, dev, test).")]
 Limit = Annotated[int | None, typer.Option(help="Only the first N tasks.")]
@@ -31,7 +33,7 @@ ReportDir = Annotated[Path | None, typer.Option(
 def synth(
     tasks: Annotated[Path, typer.Argument(help="Task file (JSONL).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Results file (JSONL).")],
-    workers: Workers = 1,
+    workers: Workers = None,
     samples: Samples = 1,
     split: Split = None,
     limit: Limit = None,
@@ -58,7 +60,7 @@ def synth(
     from agents.lm import make_lm
     from agents.session import with_registered_adapter
     from finetune.shots import ensure_shots
-    from harness.synth import SynthConfig, run_record, synthesize
+    from harness.synth import SynthConfig, default_workers, run_record, synthesize
     from harness.tasks import load_tasks, resolve_db
     from harness.tracking import flatten, meta_path, run_meta, start_run
 
@@ -75,6 +77,7 @@ def synth(
     for name in sorted({t.db for t in task_list}) if config.shots_k > 0 else []:
         ensure_shots(resolve_db(name))  # each database's bank, drawn on first use
     agent_config = config
+    workers = default_workers(lm_config) if workers is None else workers
     synth_config = SynthConfig(workers=workers, samples=samples, server_wait=server_wait)
     meta = run_meta(tasks, lm_config, agent_config, synth_config, split, limit)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -43,10 +43,18 @@ class ServeConfig:
     ready_timeout: float = 300.0
     served_name: str | None = None  # None: base_name(base)
     lora: bool = True  # False: no LoRA path at all (a merged adapter serves at base speed)
+    max_num_seqs: int | None = None  # requests decoded at once; None: default_batch()
 
     @property
     def api_base(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+
+def default_batch(gpu: bool) -> int:
+    """Requests vLLM decodes at once unless told, and so the requests `synth` keeps in flight
+    against a server: a GPU batches many; on a CPU a batch gains little past a few, and each
+    request in flight is a task with its own sandbox process."""
+    return 64 if gpu else 8
 
 
 def base_folder(base: str) -> Path:
@@ -145,6 +153,7 @@ class VllmServer:
                    c.served_name or base_name(c.base),
                    "--host", c.host, "--port", str(c.port), "--dtype", self.dtype(),
                    "--max-model-len", str(c.max_model_len), "--seed", "0",
+                   "--max-num-seqs", str(c.max_num_seqs or default_batch(self.env.gpu)),
                    # llguidance, as in-process: the program grammar (agents/grammar.py) uses its
                    # Lark dialect (`&`, `~` in lexemes), which xgrammar does not read.
                    "--structured-outputs-config.backend", "guidance"]

@@ -58,6 +58,31 @@ class ScriptedLM(dspy.LM):
         return self.engine_.requests
 
 
+class InFlight:
+    """Chat requests a scripted server is answering now, and the most at once. With `hold`,
+    each request waits (up to `patience` seconds) until `hold` are in flight or one has been
+    let go, so a client that keeps `hold` in flight shows it however slowly it starts them."""
+
+    def __init__(self, hold: int = 0, patience: float = 60.0) -> None:
+        self.hold, self.patience = hold, patience
+        self.changed = threading.Condition()
+        self.now = self.peak = 0
+        self.released = False
+
+    def enter(self) -> None:
+        with self.changed:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.released or self.now >= self.hold,
+                                  timeout=self.patience)
+            self.released = True
+
+    def leave(self) -> None:
+        with self.changed:
+            self.now -= 1
+
+
 class _ScriptedHandler(BaseHTTPRequestHandler):
     """An OpenAI-compatible endpoint answering every chat with `reply`, after `delay` seconds."""
 
@@ -65,6 +90,7 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
     delay = 0.0
     delays: deque[float] = deque()  # the first requests' delays, in order; then `delay`
     served = ("base",)
+    in_flight: InFlight | None = None
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server spelling
         data = {"object": "list", "data": [{"id": m, "object": "model"} for m in self.served]}
@@ -72,10 +98,15 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.in_flight is not None:
+            self.in_flight.enter()
         try:
             time.sleep(self.delays.popleft())
         except IndexError:
             time.sleep(self.delay)
+        finally:
+            if self.in_flight is not None:
+                self.in_flight.leave()
         answer = {
             "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
             "choices": [{"index": 0, "finish_reason": "stop",
@@ -100,11 +131,13 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
 @contextmanager
 def scripted_server(reply: str, delay: float = 0.0, delays: tuple[float, ...] = (),
-                    port: int = 0) -> Iterator[str]:
+                    port: int = 0, in_flight: InFlight | None = None) -> Iterator[str]:
     """Serve `reply` to every chat request, the first ones after `delays` seconds, the rest
-    after `delay`, on `port` (0: any free one); yields the base URL (with /v1)."""
+    after `delay`, on `port` (0: any free one), counting requests in `in_flight`; yields the
+    base URL (with /v1)."""
     handler = type("Handler", (_ScriptedHandler,),
-                   {"reply": reply, "delay": delay, "delays": deque(delays)})
+                   {"reply": reply, "delay": delay, "delays": deque(delays),
+                    "in_flight": in_flight})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -22,7 +22,10 @@ from agents.traces import TraceStore
 from harness.evaluate import Sample, TaskResult
 from harness.synth import ResultWriter, SynthConfig, read_results, synthesize
 from harness.tasks import load_tasks
-from tests.agents.fakes import ScriptedEngine, scripted_server
+from harness.tracking import meta_path
+from serving.env import has_gpu
+from serving.server import default_batch
+from tests.agents.fakes import InFlight, ScriptedEngine, scripted_server
 from tools.errors import DevstarlError
 
 DEVSTARL = [sys.executable, "-m", "devstarl"]
@@ -64,6 +67,18 @@ def test_kill_9_then_resume_has_every_task_once(tmp_path: Path, demo_db) -> None
     assert final[: len(written)] == written  # what was written stays as it was
     results = read_results(out)
     assert set(results) == {f"nyc-{i:03d}" for i in range(1, 13)}
+
+
+def test_synth_keeps_a_servers_batch_in_flight(tmp_path: Path, demo_db) -> None:
+    batch = default_batch(has_gpu())  # what `devstarl serve` on this machine decodes at once
+    out, load = tmp_path / "results.jsonl", InFlight(hold=batch)
+    with scripted_server(COUNT, in_flight=load) as api_base:
+        done = subprocess.run(synth_cmd(api_base, out), env=os.environ.copy(),
+                              capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(meta_path(out).read_text())["synth"]["workers"] == batch
+    assert load.peak == min(batch, 12)  # no --workers: the server got a full batch at once
+    assert len(read_results(out)) == 12
 
 
 def test_results_carry_ex_verdicts(tmp_path: Path, demo_db) -> None:
