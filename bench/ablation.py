@@ -1,14 +1,15 @@
 """Ablation of the pipeline on the demo task set's test split, one model, side by side in one run:
-the full pipeline at its defaults against itself without docs, without revise rounds, without
-table linking, with 2 recalled examples from the database's bank, without any worked
-examples, without the reflect step, with 3 voted candidates, and with 4 redrafts of a failed
-draft.
+the full pipeline (every part on, 2 revise rounds) against itself without docs, without
+revise rounds, without table linking, with 2 recalled examples from the database's bank,
+without any worked examples, without the reflect step, with 3 voted candidates, and with 4
+redrafts of a failed draft.
 
     .venv/bin/python bench/ablation.py [--model qwen2.5-coder-0.5b] [--limit N] [--stride K]
                                        [--only full,no_docs,...] [--split dev]
 
 Prints EX and p50 seconds per variant; writes bench/results/ablation.json (`--split dev`:
-ablation_dev.json, for choosing defaults without looking at the test split)
+ablation_dev.json, for choosing defaults without looking at the test split; another
+model than the default: ablation[_dev]_<model>.json)
 (`variants.<name>.ex`, `.p50_s`, and the rest), per-variant results and reports under
 bench/results/ablation/, and a plot bench/results/ablation.png. A run of some variants
 (`--only`) replaces those and keeps the others measured on the same model, runtime and tasks,
@@ -78,6 +79,8 @@ def main() -> None:
     lm_config = LMConfig(model=args.model, cache=False).validate()
     lm = make_lm(lm_config)
     stem = "ablation" if args.split == "test" else f"ablation_{args.split}"
+    if args.model != DEFAULT_MODEL:  # another model's figures never replace the default's
+        stem += f"_{Path(args.model).name}"
     out_dir = RESULTS / stem
     out_dir.mkdir(parents=True, exist_ok=True)
     setup = {"model": lm_config.model, "dtype": lm_config.resolved_dtype(),

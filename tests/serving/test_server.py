@@ -17,7 +17,7 @@ from agents.lm import LMConfig, LMUnavailable, load_adapter, lora_name, make_lm
 from agents.registry import adapters_dir
 from devstarl.serve import _parse_adapters, _registered, merged_config, sync_registered
 from serving.env import MARKER, ServeError, VllmEnv
-from serving.server import ServeConfig, VllmServer, group_alive, port_free
+from serving.server import ServeConfig, VllmServer, default_batch, group_alive, port_free
 
 
 def fake_env(root: Path, script: str) -> VllmEnv:
@@ -136,6 +136,10 @@ def test_command_serves_lora_with_runtime_loading(tmp_path: Path) -> None:
     assert command[command.index("--structured-outputs-config.backend") + 1] == "guidance"
     assert server.environment()["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
     assert command[command.index("--dtype") + 1] == "bfloat16"
+    # the batch synth keeps in flight by default
+    assert command[command.index("--max-num-seqs") + 1] == str(default_batch(env.gpu))
+    config.max_num_seqs = 3
+    assert "3" == server.command(*server.preflight())[command.index("--max-num-seqs") + 1]
     config.dtype = "auto"  # the dtype the local backend would load here (bf16 emulated on AVX2)
     assert server.command(*server.preflight())[command.index("--dtype") + 1] == (
         "bfloat16" if env.gpu else LMConfig().resolved_dtype())
