@@ -1,7 +1,7 @@
 """Throughput of the in-process backend vs the vLLM server on the same 40 tasks, same model and
 adapter, in one run.
 
-    .venv/bin/python bench/serve.py [--workers 8] [--max-tokens 160] [--adapter PATH] [--port N]
+    .venv/bin/python bench/serve.py [--workers N] [--max-tokens 160] [--adapter PATH] [--port N]
 
 The adapter defaults to the demo database's registered one (run bench/learn.py first), else
 none. The in-process backend answers one task at a time (one model, two cores); the server gets
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.config import AgentConfig  # noqa: E402
-from agents.lm import LMConfig, make_lm  # noqa: E402
+from agents.lm import DEFAULT_MODEL, LMConfig, make_lm  # noqa: E402
 from agents.registry import registered  # noqa: E402
 from agents.traces import TraceStore  # noqa: E402
 from devstarl.serve import merged_config  # noqa: E402
@@ -40,12 +40,12 @@ from harness.evaluate import summarize  # noqa: E402
 from harness.synth import SynthConfig, synthesize  # noqa: E402
 from harness.tasks import load_tasks  # noqa: E402
 from serving.env import VllmEnv  # noqa: E402
-from serving.server import ServeConfig, VllmServer  # noqa: E402
+from serving.server import ServeConfig, VllmServer, default_batch  # noqa: E402
 from tools.database import resolve  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "reference.jsonl"
-AGENT = AgentConfig()  # the default pipeline: docs, up to 2 revise rounds
+AGENT = AgentConfig.for_model(DEFAULT_MODEL)  # the default pipeline, as ask runs it
 
 
 def run(name: str, tasks, lm_config: LMConfig, workers: int, out: Path) -> dict:
@@ -64,7 +64,8 @@ def run(name: str, tasks, lm_config: LMConfig, workers: int, out: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="tasks in flight against the server (default: its batch, as synth)")
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--adapter", default=None, help="adapter folder (default: registered)")
     parser.add_argument("--port", type=int, default=8765)
@@ -78,6 +79,7 @@ def main() -> None:
     figures = {"inprocess": run("inprocess", tasks, local, 1, out)}
 
     env = VllmEnv().ensure()
+    args.workers = args.workers or default_batch(env.gpu)
     modes = {"vllm": ServeConfig(port=args.port)}  # the base, the adapter over its LoRA path
     if adapter:  # the adapter merged into the base, served without a LoRA path
         modes["vllm_merged"] = merged_config(str(adapter), ServeConfig.base, port=args.port)

@@ -154,6 +154,9 @@ class VllmServer:
                    "--host", c.host, "--port", str(c.port), "--dtype", self.dtype(),
                    "--max-model-len", str(c.max_model_len), "--seed", "0",
                    "--max-num-seqs", str(c.max_num_seqs or default_batch(self.env.gpu)),
+                   # every prompt starts with a module's instructions and the tables: computed
+                   # once, as the in-process engines keep them (explicit: vLLM's default varies)
+                   "--enable-prefix-caching",
                    # llguidance, as in-process: the program grammar (agents/grammar.py) uses its
                    # Lark dialect (`&`, `~` in lexemes), which xgrammar does not read.
                    "--structured-outputs-config.backend", "guidance"]

@@ -136,6 +136,7 @@ def test_command_serves_lora_with_runtime_loading(tmp_path: Path) -> None:
     assert command[command.index("--structured-outputs-config.backend") + 1] == "guidance"
     assert server.environment()["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
     assert command[command.index("--dtype") + 1] == "bfloat16"
+    assert "--enable-prefix-caching" in command
     # the batch synth keeps in flight by default
     assert command[command.index("--max-num-seqs") + 1] == str(default_batch(env.gpu))
     config.max_num_seqs = 3
