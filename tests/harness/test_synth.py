@@ -72,8 +72,10 @@ def test_kill_9_then_resume_has_every_task_once(tmp_path: Path, demo_db) -> None
 def test_synth_keeps_a_servers_batch_in_flight(tmp_path: Path, demo_db) -> None:
     batch = default_batch(has_gpu())  # what `devstarl serve` on this machine decodes at once
     out, load = tmp_path / "results.jsonl", InFlight(hold=batch)
+    # a cache of its own: the response cache would answer the prompts earlier tests sent
+    env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "dspy_cache")}
     with scripted_server(COUNT, in_flight=load) as api_base:
-        done = subprocess.run(synth_cmd(api_base, out), env=os.environ.copy(),
+        done = subprocess.run(synth_cmd(api_base, out), env=env,
                               capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(meta_path(out).read_text())["synth"]["workers"] == batch
