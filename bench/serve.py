@@ -74,7 +74,9 @@ def main() -> None:
 
     tasks = load_tasks(TASKS)[: args.limit]
     adapter = Path(args.adapter) if args.adapter else registered(resolve(None).name)
-    local = LMConfig(max_tokens=args.max_tokens, adapter=str(adapter) if adapter else None)
+    # No response cache: the second server mode would be answered from the first one's.
+    local = LMConfig(max_tokens=args.max_tokens, adapter=str(adapter) if adapter else None,
+                     cache=False)
     out = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     figures = {"inprocess": run("inprocess", tasks, local, 1, out)}
 
@@ -90,7 +92,7 @@ def main() -> None:
         with server:
             ready_s = time.perf_counter() - t0
             remote = LMConfig(backend="server", api_base=server.api_base,
-                              max_tokens=args.max_tokens, timeout=600,
+                              max_tokens=args.max_tokens, timeout=600, cache=False,
                               adapter=str(adapter) if adapter else None)
             figures[mode] = run(mode, tasks, remote, args.workers, out)
         figures[mode]["ready_s"] = round(ready_s, 1)
