@@ -39,8 +39,8 @@ from devstarl.serve import merged_config  # noqa: E402
 from harness.evaluate import summarize  # noqa: E402
 from harness.synth import SynthConfig, synthesize  # noqa: E402
 from harness.tasks import load_tasks  # noqa: E402
-from serving.env import VllmEnv  # noqa: E402
-from serving.server import ServeConfig, VllmServer, default_batch  # noqa: E402
+from serving.env import VllmEnv, default_batch  # noqa: E402
+from serving.server import ServeConfig, VllmServer  # noqa: E402
 from tools.database import resolve  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from agents.lm.catalogue import DEFAULT_MODEL
+from serving.env import default_batch
 from tools.stopping import on_stop, stop_on_signals
 
 if TYPE_CHECKING:
@@ -37,8 +38,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     max_model_len: Annotated[int, typer.Option(help="Longest prompt + reply, in tokens.")] = 2048,
     max_num_seqs: Annotated[int | None, typer.Option(
-        help="Requests decoded at once (vLLM's batch). Default: 64 with a GPU, 8 without, "
-             "which is also how many tasks `synth` keeps in flight against a server.")] = None,
+        help=f"Requests decoded at once (vLLM's batch). Default: {default_batch(True)} with a "
+             f"GPU, {default_batch(False)} without, which is also how many tasks `synth` keeps "
+             "in flight against a server.")] = None,
     env: Annotated[Path | None, typer.Option(
         help="The vLLM environment (default: $DEVSTARL_VLLM_ENV, else <data>/vllm-env).")] = None,
     install: Annotated[bool, typer.Option(

@@ -14,13 +14,15 @@ from agents.config import AgentConfig
 from agents.lm import LMConfig
 from devstarl.ask import Program
 from devstarl.options import agent_options, model_options
+from serving.env import default_batch
 from tools.stopping import on_stop, stop_on_signals
 
 out = Console()
 
 Workers = Annotated[int | None, typer.Option(
     help="Tasks run at once. Default: 1 in-process; on a server backend, the batch `devstarl "
-         "serve` decodes (64 with a GPU, 8 without), so the server stays full.")]
+         f"serve` decodes ({default_batch(True)} with a GPU, {default_batch(False)} without), "
+         "so the server stays full.")]
 Samples = Annotated[int, typer.Option(help="Answers per task, sampled, for pass@k.")]
 Split = Annotated[str | None, typer.Option(help="Only tasks of this split (train, dev, test).")]
 Limit = Annotated[int | None, typer.Option(help="Only the first N tasks.")]

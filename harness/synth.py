@@ -238,8 +238,7 @@ def default_workers(lm_config: LMConfig) -> int:
     always has a full batch in flight."""
     if lm_config.backend == "local":
         return 1
-    from serving.env import has_gpu
-    from serving.server import default_batch
+    from serving.env import default_batch, has_gpu
 
     return default_batch(has_gpu())
 

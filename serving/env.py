@@ -28,6 +28,13 @@ class ServeError(DevstarlError):
     """vLLM cannot be installed or started; the message names the cause."""
 
 
+def default_batch(gpu: bool) -> int:
+    """Requests vLLM decodes at once unless told, and so the requests `synth` keeps in flight
+    against a server: a GPU batches many; on a CPU a batch gains little past a few, and each
+    request in flight is a task with its own sandbox process."""
+    return 64 if gpu else 8
+
+
 def has_gpu() -> bool:
     """An NVIDIA GPU answers `nvidia-smi`."""
     if shutil.which("nvidia-smi") is None:

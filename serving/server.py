@@ -21,7 +21,7 @@ from pathlib import Path
 
 from agents.lm.catalogue import CATALOGUE, DEFAULT_MODEL, resolve_model
 from agents.lm.config import auto_dtype
-from serving.env import ServeError, VllmEnv
+from serving.env import ServeError, VllmEnv, default_batch
 from tools.paths import sub_dir
 
 
@@ -48,13 +48,6 @@ class ServeConfig:
     @property
     def api_base(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
-
-
-def default_batch(gpu: bool) -> int:
-    """Requests vLLM decodes at once unless told, and so the requests `synth` keeps in flight
-    against a server: a GPU batches many; on a CPU a batch gains little past a few, and each
-    request in flight is a task with its own sandbox process."""
-    return 64 if gpu else 8
 
 
 def base_folder(base: str) -> Path:

@@ -23,8 +23,7 @@ from harness.evaluate import Sample, TaskResult
 from harness.synth import ResultWriter, SynthConfig, read_results, synthesize
 from harness.tasks import load_tasks
 from harness.tracking import meta_path
-from serving.env import has_gpu
-from serving.server import default_batch
+from serving.env import default_batch, has_gpu
 from tests.agents.fakes import InFlight, ScriptedEngine, scripted_server
 from tools.errors import DevstarlError
 

@@ -16,8 +16,8 @@ import pytest
 from agents.lm import LMConfig, LMUnavailable, load_adapter, lora_name, make_lm
 from agents.registry import adapters_dir
 from devstarl.serve import _parse_adapters, _registered, merged_config, sync_registered
-from serving.env import MARKER, ServeError, VllmEnv
-from serving.server import ServeConfig, VllmServer, default_batch, group_alive, port_free
+from serving.env import MARKER, ServeError, VllmEnv, default_batch
+from serving.server import ServeConfig, VllmServer, group_alive, port_free
 
 
 def fake_env(root: Path, script: str) -> VllmEnv:
