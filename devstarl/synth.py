@@ -14,10 +14,17 @@ from agents.config import AgentConfig
 from agents.lm import LMConfig
 from devstarl.ask import Program
 from devstarl.options import agent_options, model_options
-from serving.env import default_batch
+from serving.env import default_batch, has_gpu
 from tools.stopping import on_stop, stop_on_signals
 
 out = Console()
+
+
+def default_workers(lm_config: LMConfig) -> int:
+    """Tasks run at once unless told: 1 in-process (one model answers one call at a time);
+    against a server, the batch `devstarl serve` decodes on this machine, so that the server
+    always has a full batch in flight."""
+    return 1 if lm_config.backend == "local" else default_batch(has_gpu())
 
 Workers = Annotated[int | None, typer.Option(
     help="Tasks run at once. Default: 1 in-process; on a server backend, the batch `devstarl "
@@ -62,7 +69,7 @@ def synth(
     from agents.lm import make_lm
     from agents.session import with_registered_adapter
     from finetune.shots import ensure_shots
-    from harness.synth import SynthConfig, default_workers, run_record, synthesize
+    from harness.synth import SynthConfig, run_record, synthesize
     from harness.tasks import load_tasks, resolve_db
     from harness.tracking import flatten, meta_path, run_meta, start_run
 

@@ -232,17 +232,6 @@ def sample_of(prediction: dspy.Prediction, seconds: float) -> Sample:
     )
 
 
-def default_workers(lm_config: LMConfig) -> int:
-    """Tasks run at once unless told: 1 in-process (one model answers one call at a time);
-    against a server, the batch `devstarl serve` decodes on this machine, so that the server
-    always has a full batch in flight."""
-    if lm_config.backend == "local":
-        return 1
-    from serving.env import default_batch, has_gpu
-
-    return default_batch(has_gpu())
-
-
 def synthesize(
     tasks: Iterable[Task],
     out: Path,

@@ -84,7 +84,8 @@ def test_a_signal_while_the_server_answers_stops_at_once(tmp_path: Path, demo_db
     env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "dspy_cache")}  # every reply asked for
     with scripted_server(COUNT, delay=1.5) as api_base:
         run = Synth(out, env, "--backend", "server", "--model", "base",
-                    "--api-base", api_base, "--rounds", "0", "--docs-k", "0")
+                    "--api-base", api_base, "--rounds", "0", "--docs-k", "0",
+                    "--workers", "1")  # one task at a time, so later ones are still to come
         runs.append(run)
         run.wait_for_lines(1, timeout=120)
         time.sleep(0.5)  # the next task's request is on the wire
