@@ -55,6 +55,12 @@ class AgentConfig:
         metadata={"help": "decode programs within a grammar of the database's tables, columns "
                           "and the Ibis API, so no name outside them can be written"},
     )
+    constrain_retry: bool = field(
+        default=False,
+        metadata={"help": "when no draft works, write it once more, greedily, within the "
+                          "grammar (see constrain) before any redraft or revise round; the "
+                          "prompt is the draft's, so a local runtime only decodes the program"},
+    )
     reflect: bool = field(
         default=True,
         metadata={"help": "ask the model what went wrong before each revision (else the "

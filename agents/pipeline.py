@@ -158,6 +158,11 @@ class IbisAgent(dspy.Module):
             codes += self._call(self.draft, inputs, trace, "draft", "code",
                                 self._resample(sampling, 200), self.config.candidates - 1)
         attempt = self._pick([self._check(code, trace) for code in codes], trace)
+        if not attempt.ok and self.config.constrain_retry and not self.config.constrain:
+            (code,) = self._call(self.draft, inputs, trace, "constrained_draft", "code",
+                                 {}, constrain=True)
+            retry = self._check(code, trace)
+            attempt = retry if retry.ok else attempt
         if not attempt.ok and self.config.redrafts:
             attempt = self._redraft(inputs, attempt, trace, sampling)
         tried = {attempt.code}
@@ -259,8 +264,10 @@ class IbisAgent(dspy.Module):
                 "rows": full.preview["rows"], "row_count": full.rows}
 
     def _call(self, predictor: dspy.Predict, inputs: dict[str, Any], trace: Trace, name: str,
-              field: str, sampling: dict[str, Any], n: int = 1) -> list[str]:
-        """One module call, recorded with the exact messages the model saw."""
+              field: str, sampling: dict[str, Any], n: int = 1,
+              constrain: bool | None = None) -> list[str]:
+        """One module call, recorded with the exact messages the model saw. Programs are
+        written within the grammar when `constrain` says so (default: the config's)."""
         messages = self.adapter.format(predictor.signature, predictor.demos, inputs)
         if field in CODE_FIELDS:
             config: dict[str, Any] = {"stop": [CLOSING_FENCE]}  # nothing useful follows the block
@@ -269,7 +276,9 @@ class IbisAgent(dspy.Module):
         config |= sampling
         if n > 1:
             config |= {"n": n}
-        lm = self._constrained_lm(predictor) if field in CODE_FIELDS else None
+        if constrain is None:
+            constrain = self.config.constrain and field in CODE_FIELDS
+        lm = self._constrained_lm(predictor) if constrain else None
         start = time.perf_counter()
         try:
             with dspy.context(track_usage=True):
@@ -286,11 +295,11 @@ class IbisAgent(dspy.Module):
         return values
 
     def _constrained_lm(self, predictor: dspy.Predict) -> Any:
-        """The LM to write programs with under `constrain`: a copy of the predictor's (or the
-        context's) LM held to this database's program grammar; None when off, or when the
-        backend cannot constrain (then programs are written unconstrained)."""
+        """The LM to write programs with under the grammar: a copy of the predictor's (or the
+        context's) LM held to this database's program grammar; None when there is no LM, or
+        when the backend cannot constrain (then programs are written unconstrained)."""
         lm = predictor.lm or dspy.settings.lm
-        if not self.config.constrain or lm is None:
+        if lm is None:
             return None
         if id(lm) not in self._constrained:  # the LM is kept too, so its id stays its own
             self._constrained[id(lm)] = (lm, constrained(lm, program_grammar(self.schema)))

@@ -3,7 +3,7 @@ side in one run: zero-shot (schema only, one reply) and the full pipeline, each 
 decoded within the database's grammar (`agents.grammar`) and without.
 
     .venv/bin/python bench/constrained.py [--model qwen2.5-coder-0.5b] [--stride K] [--limit N]
-                                          [--only zero_shot.off,zero_shot.on,...] [--split dev]
+                                          [--only zero_shot.off,...,pipeline.retry] [--split dev]
                                           [--resume]
 
 Prints comp@1, exec@1, EX and p50 seconds per run, the mask's cost per decoded token, and how
@@ -46,13 +46,20 @@ from tools.schema import inspect  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 TASKS = ROOT / "bench" / "tasks" / "nycflights13.jsonl"
 ZERO_SHOT = AgentConfig(rounds=0, candidates=1, docs_k=0, examples=False)
-PIPELINE = AgentConfig()
-RUNS = {
-    "zero_shot.off": ZERO_SHOT,
-    "zero_shot.on": replace(ZERO_SHOT, constrain=True),
-    "pipeline.off": PIPELINE,
-    "pipeline.on": replace(PIPELINE, constrain=True),
-}
+RUN_NAMES = ("zero_shot.off", "zero_shot.on", "pipeline.off", "pipeline.on", "pipeline.retry")
+
+
+def runs(model: str) -> dict[str, AgentConfig]:
+    """Each run's settings; the pipeline's are `ask`'s for `model` (its revise rounds).
+    `pipeline.retry` decodes freely and, when no draft works, once more within the grammar."""
+    pipeline = AgentConfig.for_model(model)
+    return {
+        "zero_shot.off": ZERO_SHOT,
+        "zero_shot.on": replace(ZERO_SHOT, constrain=True),
+        "pipeline.off": pipeline,
+        "pipeline.on": replace(pipeline, constrain=True),
+        "pipeline.retry": replace(pipeline, constrain_retry=True),
+    }
 
 
 def main() -> None:
@@ -61,15 +68,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N tasks only")
     parser.add_argument("--stride", type=int, default=1,
                         help="every K-th task only (keeps the difficulty mix)")
-    parser.add_argument("--only", default=",".join(RUNS), help="runs to do, by name")
+    parser.add_argument("--only", default=",".join(RUN_NAMES), help="runs to do, by name")
     parser.add_argument("--split", default="test", choices=("test", "dev"))
     parser.add_argument("--resume", action="store_true",
                         help="go on from the tasks an interrupted run already wrote")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n]
-    unknown = set(names) - set(RUNS)
+    unknown = set(names) - set(RUN_NAMES)
     if unknown:
-        parser.error(f"unknown runs {sorted(unknown)}; known: {', '.join(RUNS)}")
+        parser.error(f"unknown runs {sorted(unknown)}; known: {', '.join(RUN_NAMES)}")
 
     tasks = load_tasks(TASKS, splits=args.split)[:: args.stride][: args.limit]
     grammar = program_grammar(inspect(resolve_db(tasks[0].db)))
@@ -89,7 +96,7 @@ def main() -> None:
     mask = old.get("mask", {"tokens": 0, "seconds": 0.0}) if same else {"tokens": 0, "seconds": 0.0}
     store = TraceStore()
     for name in names:
-        config = RUNS[name]
+        config = runs(lm_config.model)[name]
         print(f"\n== {name}: {len(tasks)} {args.split} tasks")
         if not args.resume:  # a fresh run; synthesize skips the task ids already written
             for stale in out_dir.glob(f"{name}.jsonl*"):
@@ -112,7 +119,7 @@ def main() -> None:
             "incomplete": sum(not accepts(grammar, f"```python\n{c}\n```") for c in codes),
             "ran_at": time.strftime("%Y-%m-%d %H:%M"),
         }
-        if config.constrain:
+        if config.constrain or config.constrain_retry:
             mask["tokens"] += engine.mask_stats.tokens - before[0]
             mask["seconds"] += engine.mask_stats.seconds - before[1]
         tracker.summary(figures[name])

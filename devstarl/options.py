@@ -1,7 +1,8 @@
 """Options several commands share, declared once and handed to the command as one config:
 the model options of ask, chat, synth and optimize (--backend --model --adapter --api-base
 --max-tokens --runtime) as an `LMConfig`, the pipeline options of ask, chat and synth
-(--rounds --candidates --redrafts --shots --constrain/--no-constrain [--docs-k]) as an
+(--rounds --candidates --redrafts --shots --constrain/--no-constrain
+--constrain-retry/--no-constrain-retry [--docs-k]) as an
 `AgentConfig`."""
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def agent_options(docs: bool = False) -> Callable[[Callable], Callable]:
         _option("constrain", bool, _AGENT.constrain,
                 "Decode programs within a grammar of the database's tables, columns and the "
                 "Ibis API.", "--constrain/--no-constrain"),
+        _option("constrain_retry", bool, _AGENT.constrain_retry,
+                "When no draft works, write it once more within that grammar.",
+                "--constrain-retry/--no-constrain-retry"),
     ]
     if docs:
         options.append(_option("docs_k", int, _AGENT.docs_k, "Doc snippets per prompt (0: none).",

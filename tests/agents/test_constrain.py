@@ -114,3 +114,64 @@ def test_the_pipeline_answers_constrained_on_the_real_model(
     assert prediction.answer["rows"] == [[336776]]
     drafts = [s for s in prediction.trace.steps if s.name in ("draft", "revise")]
     assert drafts and local_engine(lm).mask_stats.tokens > 0
+
+
+@pytest.mark.parametrize("retry_works", [True, False])
+def test_a_failed_draft_is_written_again_within_the_grammar_before_revising(
+    demo_db: Database, demo_schema: Schema, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch,
+    retry_works: bool,
+) -> None:
+    """constrain_retry: the draft's own prompt, once, greedy, through the grammar-bound LM;
+    its program is kept if it works, else the first draft is the one revised."""
+    free = ScriptedLM(["```python\nlen(df)\n```", "Use count.",
+                       "```python\nflights.count()\n```"])
+    retry = "```python\n" + ("flights.count()" if retry_works else "flights.nope()") + "\n```"
+    held = ScriptedLM([retry])
+    seen = []
+    monkeypatch.setattr("agents.pipeline.constrained",
+                        lambda lm, grammar: seen.append((lm, grammar)) or held)
+    agent = IbisAgent(demo_db, demo_schema,
+                      AgentConfig(constrain_retry=True, rounds=1, reflect=True), sandbox=sandbox)
+    with dspy.context(lm=free):
+        prediction = agent(question="How many flights are there?")
+    assert prediction.verified and prediction.answer["rows"] == [[336776]]
+    assert seen == [(free, program_grammar(demo_schema))] and held.remaining == 0
+    steps = {s.name: s for s in prediction.trace.steps}
+    assert steps["constrained_draft"].messages == steps["draft"].messages
+    assert held.requests[0].config.temperature in (None, 0.0)  # greedy, like the draft
+    assert ("revise" in steps) != retry_works and free.remaining == (2 if retry_works else 0)
+    if not retry_works:
+        assert "len(df)" in steps["reflect"].inputs["code"]  # the first draft is revised
+
+
+def test_without_the_setting_a_failed_draft_gets_no_constrained_retry(
+    demo_db: Database, demo_schema: Schema, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    free = ScriptedLM(["```python\nlen(df)\n```"])
+    monkeypatch.setattr("agents.pipeline.constrained", pytest.fail)
+    agent = IbisAgent(demo_db, demo_schema, AgentConfig(rounds=0), sandbox=sandbox)
+    with dspy.context(lm=free):
+        assert not agent(question="How many flights are there?").verified
+
+
+@pytest.mark.slow
+def test_the_constrained_retry_runs_on_the_real_model(
+    demo_db: Database, demo_schema: Schema, sandbox: Sandbox, default_model: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The draft fails (scripted pandas); the retry is the real default model held to the
+    real grammar, from the draft's prompt, and answers."""
+    if not llama_installed():
+        pytest.skip("llama-cpp-python is not installed: `./setup.sh --llama` builds it")
+    real = make_lm(LMConfig(cache=False))
+    monkeypatch.setattr("agents.pipeline.constrained",
+                        lambda lm, grammar: constrained(real, grammar))
+    agent = IbisAgent(demo_db, demo_schema, AgentConfig(constrain_retry=True, rounds=0),
+                      sandbox=sandbox)
+    with dspy.context(lm=ScriptedLM(["```python\nlen(df)\n```"])):
+        prediction = agent(question="How many flights are there?")
+    retried = next(s for s in prediction.trace.steps if s.name == "constrained_draft")
+    code = retried.outputs["code"]  # the reply's block, the fence off
+    assert accepts(program_grammar(demo_schema), f"```python\n{code}", whole=False), code
+    assert local_engine(real).mask_stats.tokens > 0
+    assert prediction.verified and prediction.answer["rows"] == [[336776]], retried.outputs
