@@ -7,11 +7,11 @@ Questions: the first N of the demo task set's dev split (never the test split). 
 loaded and one question answered before timing. Each answer is judged against the task's gold
 program (EX), so `correct` counts right answers and `verified` answers that ran. Generation
 time is split at each call's first new token: prefill tokens/s (uncached prompt tokens) and
-decode tokens/s, the latter also as a share of its bound, the machine's memory read rate (measured
-here, all cores) over the bytes of weights a decode step reads. `--compare` runs llama.cpp and
-transformers one after the other on the same questions (`compare`: each one's figures, the p50
-speedup and how many EX points apart). Prints a table and writes bench/results/ask.json and
-bench/results/ask.png.
+decode tokens/s, the latter also as a share of its bound: the rate this process reads the
+weights (measured over the weights themselves, all cores) over the bytes a decode step reads.
+`--compare` runs llama.cpp and transformers one after the other on the same questions
+(`compare`: each one's figures, the p50 speedup and how many EX points apart). Prints a
+table and writes bench/results/ask.json and bench/results/ask.png.
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ def main() -> None:
     args = parser.parse_args()
 
     questions = dev_tasks(args.n)
-    bandwidth = memory_bandwidth()
     runtimes = [args.runtime]
     if args.compare:
         runtimes = ["llama.cpp", "transformers"]
@@ -76,7 +75,7 @@ def main() -> None:
     for runtime in runtimes:
         lm_config = LMConfig(model=args.model, adapter=args.adapter, max_tokens=args.max_tokens,
                              runtime=runtime, cache=False)
-        runs[runtime] = measure(lm_config, args.rounds, questions, bandwidth)
+        runs[runtime] = measure(lm_config, args.rounds, questions)
     figures = dict(next(iter(runs.values())))
     figures.pop("seconds")
     if args.compare:
@@ -86,7 +85,6 @@ def main() -> None:
         figures["compare"]["p50_speedup"] = round(slow["p50_s"] / quick["p50_s"], 2)
         figures["compare"]["ex_points_apart"] = round(
             100 * abs(quick["correct"] - slow["correct"]) / len(questions), 1)
-    figures["memory_read_gb_per_s"] = round(bandwidth / 1e9, 1)
 
     table = Table(title=f"ask, {len(questions)} demo dev questions, warm, in-process")
     columns = ("runtime", "p50_s", "p95_s", "prefill_tokens_per_s", "decode_tokens_per_s",
@@ -105,14 +103,14 @@ def main() -> None:
                    goal=(3.0, "goal p50 3 s"))
 
 
-def measure(lm_config: LMConfig, rounds: int | None, questions: list[dict],
-            bandwidth: float) -> dict:
+def measure(lm_config: LMConfig, rounds: int | None, questions: list[dict]) -> dict:
     """Answer `questions` warm with one runtime; its figures, with the raw seconds."""
     with tempfile.TemporaryDirectory() as tmp:
         agent = build_agent(None, lm_config, AgentConfig.for_model(lm_config.model, rounds),
                             store=TraceStore(Path(tmp) / "traces.sqlite"))
         engine = local_engine(agent.draft.lm)
         engine.load()
+        bandwidth = memory_bandwidth(engine)
         agent(question="How many flights are there?")  # warm: caches, sandbox, index
         judge = Judge(agent.sandbox)
         seconds, tokens, verified, correct = [], [], 0, 0
@@ -139,6 +137,7 @@ def measure(lm_config: LMConfig, rounds: int | None, questions: list[dict],
         "decode_bound_tokens_per_s": round(bound, 1),
         "decode_share_of_bound": round(generation.decode_tokens_per_second / bound, 3),
         "weight_bytes": weights,
+        "memory_read_gb_per_s": round(bandwidth / 1e9, 1),
         "backend": "local",
         "runtime": type(engine).__name__,
         "prompt_tokens_per_question": round(generation.prompt_tokens / len(questions)),
@@ -156,27 +155,49 @@ def measure(lm_config: LMConfig, rounds: int | None, questions: list[dict],
 
 
 def weight_bytes(engine: LocalEngine) -> int:
-    """Bytes of weights one decode step reads: the GGUF file for llama.cpp (4-bit blocks), the
-    parameters for transformers (their dtype)."""
+    """Bytes of weights one decode step reads: for llama.cpp the model's GGUF, less the token
+    embedding table when the model has its own output matrix (a step reads one row of it);
+    for transformers the parameters (their dtype; Qwen's small models tie the two, so the
+    table is read whole as the output matrix)."""
     if isinstance(engine, LlamaCppEngine):
-        return gguf_file(resolve_model(engine.config.model)).stat().st_size
+        from gguf import GGUFReader
+
+        gguf = gguf_file(resolve_model(engine.config.model))
+        tensors = {t.name: int(t.n_bytes) for t in GGUFReader(gguf).tensors}
+        unread = tensors["token_embd.weight"] if "output.weight" in tensors else 0
+        return sum(tensors.values()) - unread
     return sum(p.numel() * p.element_size() for p in engine._model.parameters())
 
 
-def memory_bandwidth(gigabytes: int = 1, repeats: int = 5) -> float:
-    """Bytes per second this machine reads from memory, every core reading (best of
-    `repeats` sums of a 1 GiB array, far beyond the caches): what bounds a decode step, which
-    reads every weight once. (A copy would understate it: it also writes, on one thread.)"""
+def memory_bandwidth(engine: LocalEngine, repeats: int = 5) -> float:
+    """Bytes per second this process reads the engine's own weights, every core reading: the
+    best of `repeats` sums over them (llama.cpp: the GGUF file, mapped as llama.cpp maps it;
+    transformers: the parameters). That is what bounds a decode step, which reads every weight
+    once. A fresh array is no stand-in: on this project's VMs one read at 38 GB/s in one
+    process and 62 in the next (placed on huge pages or not), while the weights did not."""
+    import numpy as np
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    data = torch.ones(gigabytes << 28)  # float32: 4 bytes each
+    if isinstance(engine, LlamaCppEngine):
+        gguf = gguf_file(resolve_model(engine.config.model))
+        count = gguf.stat().st_size // 4
+        # float32 words only to read the bytes fast; "c": a private mapping, never written
+        parts = [torch.from_numpy(np.memmap(gguf, dtype=np.float32, mode="c", shape=(count,)))]
+    else:
+        parts = [p.detach() for p in engine._model.parameters()]
+    size = sum(p.numel() * p.element_size() for p in parts)
+    torch.set_flush_denormal(True)  # quantized blocks read as floats may be denormal: slow
     best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        data.sum()
-        best = min(best, time.perf_counter() - start)
-    return data.numel() * data.element_size() / best
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for part in parts:
+                part.sum()
+            best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_flush_denormal(False)  # torch's default
+    return size / best
 
 
 if __name__ == "__main__":
