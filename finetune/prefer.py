@@ -38,7 +38,7 @@ from harness.tracking import NullTracker, Tracker
 
 # The model steps whose reply is a program, and the signature and field it answers.
 PROGRAM_STEPS = {"draft": (DraftIbis, "code"), "redraft": (DraftIbis, "code"),
-                 "revise": (Revise, "fixed_code")}
+                 "constrained_draft": (DraftIbis, "code"), "revise": (Revise, "fixed_code")}
 TOOL_STEPS = ("compile", "execute_on_sample")
 # One greedy draft, no revision: the pair is about what the model writes first.
 DRAFT_AGENT = AgentConfig(rounds=0, candidates=1)

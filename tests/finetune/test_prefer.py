@@ -77,6 +77,22 @@ def test_failed_steps_are_rejected_against_the_final_program() -> None:
     assert (revise.chosen, revise.rejected) == (fence(FIXED), fence("poker_player.nope.count()"))
 
 
+def test_a_draft_the_constrained_retry_fixed_is_rejected_against_it() -> None:
+    """`constrain_retry`: the free draft failed, the grammar-held one worked and is final."""
+    question = "How many poker players are there?"
+    steps = [
+        Step("draft", outputs={"code": "len(df)"}, messages=prompt("draft")),
+        tool("compile", "len(df)", "compile_error"),
+        Step("constrained_draft", outputs={"code": FIXED}, messages=prompt("draft")),
+        tool("compile", FIXED), tool("execute_on_sample", FIXED), tool("execute_full", FIXED),
+    ]
+    trace = Trace(question=question, db="poker_player", schema_hash="h", model="m",
+                  config_hash="c", steps=steps, final_code=FIXED, verified=True, correct=True)
+    (pair,) = trace_pairs([trace])
+    assert (pair.prompt, pair.chosen, pair.rejected) == (prompt("draft"), fence(FIXED),
+                                                         fence("len(df)"))
+
+
 @pytest.mark.parametrize(("fields", "rating"), [
     ({"correct": None}, None),  # verified, but nothing confirmed its result
     ({"correct": None}, "down"),
