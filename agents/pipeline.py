@@ -158,7 +158,8 @@ class IbisAgent(dspy.Module):
             codes += self._call(self.draft, inputs, trace, "draft", "code",
                                 self._resample(sampling, 200), self.config.candidates - 1)
         attempt = self._pick([self._check(code, trace) for code in codes], trace)
-        if not attempt.ok and self.config.constrain_retry and not self.config.constrain:
+        if (not attempt.ok and self.config.constrain_retry and not self.config.constrain
+                and self._constrained_lm(self.draft) is not None):  # else it would repeat
             (code,) = self._call(self.draft, inputs, trace, "constrained_draft", "code",
                                  {}, constrain=True)
             retry = self._check(code, trace)

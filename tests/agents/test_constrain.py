@@ -154,6 +154,19 @@ def test_without_the_setting_a_failed_draft_gets_no_constrained_retry(
         assert not agent(question="How many flights are there?").verified
 
 
+def test_a_backend_that_cannot_constrain_gets_no_retry(
+    demo_db: Database, demo_schema: Schema, sandbox: Sandbox
+) -> None:
+    """Unconstrained, the retry would only ask the same prompt again, greedy: no call."""
+    free = ScriptedLM(["```python\nlen(df)\n```"])  # one reply: a second call would fail
+    agent = IbisAgent(demo_db, demo_schema, AgentConfig(constrain_retry=True, rounds=0),
+                      sandbox=sandbox)
+    with dspy.context(lm=free):
+        prediction = agent(question="How many flights are there?")
+    assert not prediction.verified and free.remaining == 0
+    assert "constrained_draft" not in [s.name for s in prediction.trace.steps]
+
+
 @pytest.mark.slow
 def test_the_constrained_retry_runs_on_the_real_model(
     demo_db: Database, demo_schema: Schema, sandbox: Sandbox, default_model: Path,
